@@ -1,0 +1,319 @@
+/**
+ * The reference sensor: the device side of docs/protocol.md on the shared core.
+ *
+ * `SensorDevice` is the device (identity, bonds, pairing policy, record store, battery, clock);
+ * `SensorConnection` is one BLE connection to it (fragments in from `control`, fragments out on
+ * `data`), holding one `SensorChannel`. The GATT server — emulated in tests, simulated in memory,
+ * or real — only moves fragments: `receiveFragment` for a write to `control`, `takeFragment` for a
+ * notification or a read of `data` (§2.1).
+ */
+import { deviceIdHex } from '../src/core/certificate.js';
+import { chunkSizeForMtu, Fragmenter, Reassembler } from '../src/core/framing.js';
+import { encodedRecordLength, RecordFlags, type ReadingRecord } from '../src/core/readings.js';
+import { MAX_READINGS_PER_MESSAGE, type AppMessage, type StatusMessage } from '../src/core/messages.js';
+import type { Clock, Random } from '../src/core/primitives.js';
+import { SensorChannel, type SensorEvent, type SensorPolicy } from '../src/core/sensor-channel.js';
+import { MAX_PLAINTEXT } from '../src/core/transport.js';
+import { BondList } from './bond-list.js';
+import type { DeviceIdentity } from './identity.js';
+import { PairingPolicy } from './pairing-policy.js';
+import { DEFAULT_CAPACITY, RecordStore, type Measurement } from './record-store.js';
+
+/** §2.1: the sensor's notification queue holds at most this many fragments. */
+export const DATA_QUEUE_FRAGMENTS = 64;
+
+export interface SensorDeviceOptions {
+  readonly identity: DeviceIdentity;
+  readonly random: Random;
+  /** The device's own oscillator: Unix ms before the first TIME_SET, however wrong. */
+  readonly clock: Clock;
+  readonly storeCapacity?: number;
+  /** Pairing window length (§4.5); tests shorten it. */
+  readonly pairingWindowMs?: number;
+}
+
+/** What the device tells whoever runs it (the CLI prints these; tests assert on them). */
+export type DeviceEvent =
+  | { readonly type: 'paired'; readonly hubLabel: string }
+  | { readonly type: 'connected'; readonly paired: boolean; readonly rekeyed: boolean }
+  | { readonly type: 'pairing-failed'; readonly failures: number; readonly lockedUntilMs: number }
+  | { readonly type: 'acknowledged'; readonly upTo: number; readonly freed: number }
+  | { readonly type: 'unbonded' }
+  | { readonly type: 'store-full' };
+
+export class SensorDevice {
+  readonly policy: PairingPolicy;
+  readonly bonds = new BondList();
+  readonly store: RecordStore;
+  battery = 100;
+  tamper = false;
+  /** Added to the oscillator once a hub has set the time (§8, TIME_SET). */
+  private clockOffsetMs = 0;
+  private clockSet = false;
+  private readonly listeners = new Set<(event: DeviceEvent) => void>();
+  private readonly connections = new Set<SensorConnection>();
+
+  constructor(readonly options: SensorDeviceOptions) {
+    this.policy = new PairingPolicy(options.pairingWindowMs);
+    this.store = new RecordStore(
+      options.identity.deviceId,
+      options.identity.signingKey.secretKey,
+      options.storeCapacity ?? DEFAULT_CAPACITY,
+    );
+  }
+
+  get identity(): DeviceIdentity {
+    return this.options.identity;
+  }
+
+  get name(): string {
+    return `Vitalock ${deviceIdHex(this.identity.deviceId).slice(-4)}`;
+  }
+
+  /** The oscillator, for protocol timers (handshake timeouts, window, lockout). */
+  monotonicNow(): number {
+    return Math.floor(this.options.clock());
+  }
+
+  /** Device time: the oscillator corrected by the hub's TIME_SET. */
+  deviceTime(): number {
+    return Math.floor(this.options.clock() + this.clockOffsetMs);
+  }
+
+  get isClockSet(): boolean {
+    return this.clockSet;
+  }
+
+  setTime(hubTimeMs: number): void {
+    this.clockOffsetMs = hubTimeMs - Math.floor(this.options.clock());
+    this.clockSet = true;
+  }
+
+  onEvent(listener: (event: DeviceEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: DeviceEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  /** Stores measurements (seq assigned here) and lets open connections stream them. */
+  record(measurements: readonly Measurement[]): number {
+    let stored = 0;
+    for (const m of measurements) {
+      const flags = this.clockSet ? m.flags : m.flags | RecordFlags.ClockNotSet;
+      if (this.store.append({ ...m, flags }) === undefined) {
+        this.emit({ type: 'store-full' });
+        break;
+      }
+      stored++;
+    }
+    for (const c of this.connections) c.pump();
+    return stored;
+  }
+
+  /** A central connected: one channel for the life of this connection. */
+  connect(attMtu = 247): SensorConnection {
+    const connection = new SensorConnection(this, attMtu);
+    this.connections.add(connection);
+    return connection;
+  }
+
+  /** @internal */
+  disconnected(connection: SensorConnection): void {
+    this.connections.delete(connection);
+  }
+
+  status(): StatusMessage {
+    return {
+      type: 'status',
+      battery: this.battery,
+      flags: { tamper: this.tamper, clockNotSet: !this.clockSet, storageNearlyFull: this.store.isNearlyFull },
+      held: this.store.held,
+      lastSeq: this.store.lastSeq,
+      deviceTimeMs: this.deviceTime(),
+    };
+  }
+
+  /** The policy the protocol channel asks (pairing window, limiter, bonds). */
+  channelPolicy(): SensorPolicy {
+    return {
+      beginPairingAttempt: (nowMs) => (this.policy.refusal(nowMs) === undefined ? passcodeBytes(this.identity.passcode) : undefined),
+      pairingAttemptFailed: (nowMs) => {
+        this.policy.recordFailure(nowMs);
+        this.emit({ type: 'pairing-failed', failures: this.policy.failures, lockedUntilMs: this.policy.lockedUntilMs(nowMs) });
+      },
+      paired: (hubStatic, hubLabel, nowMs) => {
+        this.bonds.add(hubStatic, hubLabel, nowMs);
+        this.policy.recordSuccess();
+        this.emit({ type: 'paired', hubLabel });
+      },
+      bondedHubKeys: () => this.bonds.keys(),
+      reconnected: (index, nowMs) => this.bonds.touch(index, nowMs),
+    };
+  }
+}
+
+function passcodeBytes(passcode: string): Uint8Array {
+  return new TextEncoder().encode(passcode);
+}
+
+/** One connection: reassembles `control` writes, queues `data` fragments, streams records. */
+export class SensorConnection {
+  private readonly channel: SensorChannel;
+  private readonly fragmenter: Fragmenter;
+  private readonly reassembler = new Reassembler();
+  private readonly queue: Uint8Array[] = [];
+  /** Next record to stream; BACKFILL moves it back (§8.3). */
+  private nextSeq: number;
+  private checkpointsSentUpTo = 0;
+  private closed = false;
+  private readyListener: (() => void) | undefined;
+
+  constructor(
+    private readonly device: SensorDevice,
+    attMtu: number,
+  ) {
+    this.fragmenter = new Fragmenter(chunkSizeForMtu(attMtu));
+    this.nextSeq = device.store.lastSeq + 1;
+    this.channel = new SensorChannel({
+      identity: device.identity.staticKey,
+      certificate: device.identity.certificate,
+      random: device.options.random,
+      policy: device.channelPolicy(),
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.channel.isOpen;
+  }
+
+  get queuedFragments(): number {
+    return this.queue.length;
+  }
+
+  /** Called whenever a fragment becomes available on `data` (the GATT server notifies). */
+  onFragmentReady(listener: () => void): void {
+    this.readyListener = listener;
+  }
+
+  /** A write to `control`. */
+  receiveFragment(fragment: Uint8Array): void {
+    if (this.closed) return;
+    const now = this.device.monotonicNow();
+    const message = this.reassembler.push(fragment, now);
+    if (message === undefined) return;
+    this.handle(this.channel.receive(message, now));
+    this.pump();
+  }
+
+  /** A notification to send, or the answer to a read of `data` (empty when nothing is queued). */
+  takeFragment(): Uint8Array | undefined {
+    const fragment = this.queue.shift();
+    if (this.queue.length < DATA_QUEUE_FRAGMENTS / 2) this.pump();
+    return fragment;
+  }
+
+  /** Timers: handshake timeout. */
+  tick(): void {
+    if (this.closed) return;
+    this.handle(this.channel.tick(this.device.monotonicNow()));
+  }
+
+  disconnect(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.channel.close();
+    this.queue.length = 0;
+    this.device.disconnected(this);
+  }
+
+  private handle(events: readonly SensorEvent[]): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'send':
+          this.enqueue(event.message);
+          break;
+        case 'open':
+          this.nextSeq = this.device.store.lastSeq + 1;
+          this.device.emit({ type: 'connected', paired: event.paired, rekeyed: event.rekeyed });
+          if (!event.rekeyed) this.sendApp(this.device.status());
+          break;
+        case 'app':
+          this.onApp(event.message);
+          break;
+        case 'handshake-failed':
+        case 'security':
+          break;
+      }
+    }
+  }
+
+  private onApp(message: AppMessage): void {
+    switch (message.type) {
+      case 'ack': {
+        const freed = this.device.store.acknowledge(message.upTo);
+        if (this.nextSeq <= message.upTo) this.nextSeq = message.upTo + 1;
+        this.device.emit({ type: 'acknowledged', upTo: message.upTo, freed });
+        break;
+      }
+      case 'backfill':
+        this.nextSeq = Math.max(message.from, this.device.store.firstSeq);
+        this.checkpointsSentUpTo = Math.min(this.checkpointsSentUpTo, this.nextSeq - 1);
+        break;
+      case 'time-set':
+        this.device.setTime(message.hubTimeMs);
+        break;
+      case 'status-req':
+        this.sendApp(this.device.status());
+        break;
+      case 'unbond': {
+        const hub = this.channel.peer;
+        if (hub) this.device.bonds.remove(hub);
+        this.device.emit({ type: 'unbonded' });
+        this.disconnect();
+        break;
+      }
+      default:
+        // Messages a sensor never receives (READINGS, STATUS, CHECKPOINT …) are answered with ERROR.
+        this.sendApp({ type: 'error', code: 1 });
+    }
+  }
+
+  /** Streams held records from `nextSeq` while the data queue has room (§2.1 flow control). */
+  pump(): void {
+    if (this.closed || !this.channel.isOpen) return;
+    const store = this.device.store;
+    while (this.nextSeq <= store.lastSeq && this.queue.length < DATA_QUEUE_FRAGMENTS) {
+      const room = (DATA_QUEUE_FRAGMENTS - this.queue.length) * this.fragmenter.chunkSize - 64;
+      const budget = Math.min(MAX_PLAINTEXT, room);
+      const candidates = store.from(this.nextSeq, MAX_READINGS_PER_MESSAGE);
+      const records: ReadingRecord[] = [];
+      let size = 3;
+      for (const r of candidates) {
+        const n = encodedRecordLength(r);
+        if (size + n > budget) break;
+        size += n;
+        records.push(r);
+      }
+      if (records.length === 0) break;
+      this.sendApp({ type: 'readings', records });
+      const last = (records[records.length - 1] as ReadingRecord).seq;
+      this.nextSeq = last + 1;
+      for (const checkpoint of store.checkpointsBetween(this.checkpointsSentUpTo + 1, last)) {
+        this.sendApp({ type: 'checkpoint', ...checkpoint });
+      }
+      this.checkpointsSentUpTo = Math.max(this.checkpointsSentUpTo, last);
+    }
+  }
+
+  private sendApp(message: AppMessage): void {
+    this.enqueue(this.channel.send(message, this.device.monotonicNow()));
+  }
+
+  private enqueue(message: Uint8Array): void {
+    for (const fragment of this.fragmenter.fragment(message)) this.queue.push(fragment);
+    this.readyListener?.();
+  }
+}
