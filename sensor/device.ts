@@ -11,6 +11,7 @@ import { deviceIdHex } from '../src/core/certificate.js';
 import { chunkSizeForMtu, Fragmenter, Reassembler } from '../src/core/framing.js';
 import { encodedRecordLength, RecordFlags, type ReadingRecord } from '../src/core/readings.js';
 import { MAX_READINGS_PER_MESSAGE, type AppMessage, type StatusMessage } from '../src/core/messages.js';
+import { HANDSHAKE_TIMEOUT_MS } from '../src/core/pairing.js';
 import type { Clock, Random } from '../src/core/primitives.js';
 import { SensorChannel, type SensorEvent, type SensorPolicy } from '../src/core/sensor-channel.js';
 import { MAX_PLAINTEXT } from '../src/core/transport.js';
@@ -51,6 +52,8 @@ export class SensorDevice {
   private clockOffsetMs = 0;
   private clockSet = false;
   private readonly listeners = new Set<(event: DeviceEvent) => void>();
+  /** §4.5: one pairing handshake at a time across all connections; until when one is running. */
+  private pairingBusyUntil = 0;
   private readonly connections = new Set<SensorConnection>();
 
   constructor(readonly options: SensorDeviceOptions) {
@@ -139,12 +142,18 @@ export class SensorDevice {
   /** The policy the protocol channel asks (pairing window, limiter, bonds). */
   channelPolicy(): SensorPolicy {
     return {
-      beginPairingAttempt: (nowMs) => (this.policy.refusal(nowMs) === undefined ? passcodeBytes(this.identity.passcode) : undefined),
+      beginPairingAttempt: (nowMs) => {
+        if (this.policy.refusal(nowMs) !== undefined || this.pairingBusyUntil > nowMs) return undefined;
+        this.pairingBusyUntil = nowMs + HANDSHAKE_TIMEOUT_MS;
+        return passcodeBytes(this.identity.passcode);
+      },
       pairingAttemptFailed: (nowMs) => {
+        this.pairingBusyUntil = 0;
         this.policy.recordFailure(nowMs);
         this.emit({ type: 'pairing-failed', failures: this.policy.failures, lockedUntilMs: this.policy.lockedUntilMs(nowMs) });
       },
       paired: (hubStatic, hubLabel, nowMs) => {
+        this.pairingBusyUntil = 0;
         this.bonds.add(hubStatic, hubLabel, nowMs);
         this.policy.recordSuccess();
         this.emit({ type: 'paired', hubLabel });

@@ -93,11 +93,12 @@ export interface VitalsOptions {
 
 /**
  * Record timing: a numeric reading is instantaneous at its `timeMs`; a waveform record's `timeMs`
- * is the time of its first sample (sample i at timeMs + i × interval). `advance(toMs)` returns
- * every record whose measurement is complete before `toMs`, in time order — and, over successive
- * calls, in non-decreasing time: while an ECG record is still filling, readings taken during it
- * are held back until it completes (at most one ECG record, one second by default, of latency).
- * At equal times numerics come first (HR, SpO2, RR, temperature, NIBP), then the ECG.
+ * is the time of its first sample (sample i at timeMs + i × interval µs). `advance(toMs)` returns
+ * the records measured before `toMs`, in time order — and, over successive calls, in
+ * non-decreasing time: readings taken after the first sample of the ECG record still filling are
+ * held back until it completes (at most one ECG record of latency, one second by default), since
+ * that record will be stamped earlier than them. At equal times the numerics come first (HR, SpO2,
+ * RR, temperature, NIBP), then the ECG.
  */
 export class VitalsSimulator {
   readonly profile: PatientProfile;
@@ -128,13 +129,14 @@ export class VitalsSimulator {
   private tick = 0;
   private lastToMs: number;
 
-  // Generated but not yet returned, each in time order.
-  private pendingUs: number[] = [];
-  private pendingRecords: Measurement[] = [];
-  private pendingHead = 0;
-  private blocksUs: number[] = [];
-  private blocks: Measurement[] = [];
-  private blocksHead = 0;
+  /** Where the current `advance` call puts released records. */
+  private out: Measurement[] = [];
+  /**
+   * Readings taken after the first sample of the ECG record still filling: generated, held back
+   * until that record completes (at most one record's worth), in time order.
+   */
+  private heldUs: number[] = [];
+  private held: Measurement[] = [];
 
   constructor(options: VitalsOptions) {
     const { seed, startMs } = options;
@@ -202,42 +204,27 @@ export class VitalsSimulator {
     if (!Number.isSafeInteger(toMs)) throw new RangeError(`advance target must be a Unix ms time: ${toMs}`);
     if (toMs <= this.lastToMs) return [];
     this.lastToMs = toMs;
-    const targetUs = (toMs - this.startMs) * 1000;
-    this.generate(targetUs);
-
-    const release = this.ecgIntervalUs > 0 ? this.ecgBlockStartUs : targetUs;
     const out: Measurement[] = [];
-    const pUs = this.pendingUs;
-    const bUs = this.blocksUs;
-    let p = this.pendingHead;
-    let b = this.blocksHead;
-    const pEnd = pUs.length;
-    const bEnd = bUs.length;
-    for (;;) {
-      const nextP = p < pEnd && (pUs[p] as number) < release ? (pUs[p] as number) : Infinity;
-      const nextB = b < bEnd ? (bUs[b] as number) : Infinity;
-      if (nextP === Infinity && nextB === Infinity) break;
-      if (nextP <= nextB) out.push(this.pendingRecords[p++] as Measurement);
-      else out.push(this.blocks[b++] as Measurement);
-    }
-    this.pendingHead = p;
-    this.blocksHead = b;
-    if (p === pEnd) {
-      this.pendingUs = [];
-      this.pendingRecords = [];
-      this.pendingHead = 0;
-    } else if (p > 1024) {
-      this.pendingUs = pUs.slice(p);
-      this.pendingRecords = this.pendingRecords.slice(p);
-      this.pendingHead = 0;
-    }
-    this.blocksUs = [];
-    this.blocks = [];
-    this.blocksHead = 0;
+    this.out = out;
+    this.generate((toMs - this.startMs) * 1000);
+    // Readings up to the start of the ECG record still filling precede it (and all later ones).
+    this.releaseHeld(this.ecgBlockStartUs);
+    this.out = [];
     return out;
   }
 
-  /** Generates every numeric reading and ECG sample in [generatedUs, targetUs). */
+  /** Moves held readings taken at or before `us` to the output. */
+  private releaseHeld(us: number): void {
+    const heldUs = this.heldUs;
+    let n = 0;
+    while (n < heldUs.length && (heldUs[n] as number) <= us) n++;
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) this.out.push(this.held[i] as Measurement);
+    heldUs.splice(0, n);
+    this.held.splice(0, n);
+  }
+
+  /** Generates every numeric reading and ECG sample from where the last call stopped to `targetUs` (µs since start, exclusive). */
   private generate(targetUs: number): void {
     const physio = this.physio;
     for (;;) {
@@ -263,8 +250,13 @@ export class VitalsSimulator {
       if (best === undefined) return;
       const us = best.nextUs;
       best.nextUs += best.periodUs;
-      this.pendingUs.push(us);
-      this.pendingRecords.push(this.measure(best.kind, us));
+      const record = this.measure(best.kind, us);
+      if (this.ecgIntervalUs === 0 || (this.held.length === 0 && us <= this.ecgBlockStartUs)) {
+        this.out.push(record);
+      } else {
+        this.heldUs.push(us);
+        this.held.push(record);
+      }
     }
   }
 
@@ -388,8 +380,8 @@ export class VitalsSimulator {
       c = c * stepCos - s * stepSin;
       s = nextS;
       if (filled === perRecord) {
-        this.blocksUs.push(this.ecgBlockStartUs);
-        this.blocks.push({
+        this.releaseHeld(this.ecgBlockStartUs);
+        this.out.push({
           timeMs: this.startMs + Math.floor(this.ecgBlockStartUs / 1000),
           code: MDC.ECG_ELEC_POTL_II,
           unit: MDC.DIM_MILLI_VOLT,
@@ -399,6 +391,7 @@ export class VitalsSimulator {
         buffer = new Int16Array(perRecord);
         filled = 0;
         this.ecgBlockStartUs = us;
+        this.releaseHeld(us);
         this.ecgQuestionable = artefact && us < endUs;
       }
     }

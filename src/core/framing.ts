@@ -136,6 +136,7 @@ export class Reassembler {
     this.buffer = new Uint8Array(maxMessage);
   }
 
+  /** Live counters (the same object on every read, updated in place). */
   get stats(): ReassemblerStats {
     return this.counters;
   }

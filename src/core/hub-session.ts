@@ -121,7 +121,8 @@ export class HubSession {
           break;
         case 'open':
           out.push(event);
-          if (!event.rekeyed) out.push(...this.onSessionStart(nowMs));
+          // After a rekey the sensor switches keys only when a frame under them arrives: confirm at once.
+          out.push(...(event.rekeyed ? this.send({ type: 'status-req' }, nowMs) : this.onSessionStart(nowMs)));
           break;
         case 'app':
           out.push(...this.onApp(event.message, nowMs));

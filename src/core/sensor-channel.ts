@@ -59,6 +59,8 @@ export class SensorChannel {
   private pairingStartedAt = 0;
   private session: TransportSession | undefined;
   private previous: TransportSession | undefined;
+  /** A rekey's session, used once the hub's first frame under it arrives. */
+  private pending: { session: TransportSession; hubStatic: Uint8Array } | undefined;
   private hubStatic: Uint8Array | undefined;
 
   constructor(private readonly options: SensorChannelOptions) {}
@@ -106,10 +108,7 @@ export class SensorChannel {
   close(): void {
     this.pairing?.abort();
     this.pairing = undefined;
-    this.session?.destroy();
-    this.previous?.destroy();
-    this.session = undefined;
-    this.previous = undefined;
+    this.dropSessions();
     this.stateValue = 'closed';
   }
 
@@ -125,10 +124,7 @@ export class SensorChannel {
     this.pairing = new SensorPairing(this.options.identity, this.options.certificate, prs, this.options.random);
     this.pairingStartedAt = nowMs;
     // A pairing on a connection that had a session starts that connection over.
-    this.session?.destroy();
-    this.previous?.destroy();
-    this.session = undefined;
-    this.previous = undefined;
+    this.dropSessions();
     this.stateValue = 'pairing';
     try {
       return [{ type: 'send', message: this.pairing.consumePair1(message) }];
@@ -171,12 +167,19 @@ export class SensorChannel {
       return [{ type: 'send', message: FAIL_MESSAGE }, { type: 'handshake-failed' }];
     }
     const hubStatic = bonds[result.bondIndex] as Uint8Array;
-    const rekeyed = this.stateValue === 'open' && this.hubStatic !== undefined && equalBytes(this.hubStatic, hubStatic);
     this.options.policy.reconnected(result.bondIndex, nowMs);
-    this.openSession(result.keys, hubStatic, nowMs, rekeyed);
+    if (this.stateValue === 'open') {
+      // A rekey. The new keys wait until the hub proves it holds them with its first frame:
+      // otherwise a replayed KK_1 would switch the sensor to keys no hub has, and the stream
+      // would go dark (WireGuard's responder waits for the same confirmation).
+      this.pending?.session.destroy();
+      this.pending = { session: this.newTransport(result.keys, nowMs), hubStatic };
+      return [{ type: 'send', message: result.kk2 }];
+    }
+    this.openSession(result.keys, hubStatic, nowMs);
     return [
       { type: 'send', message: result.kk2 },
-      { type: 'open', hubStatic, paired: false, rekeyed },
+      { type: 'open', hubStatic, paired: false, rekeyed: false },
     ];
   }
 
@@ -184,41 +187,62 @@ export class SensorChannel {
     if (this.stateValue !== 'open') return [{ type: 'security', event: 'unexpected-message' }];
     let plaintext: Uint8Array | undefined;
     let replay = false;
-    for (const session of [this.session, this.previous]) {
+    const events: SensorEvent[] = [];
+    const pending = this.pending?.session;
+    for (const session of [this.session, pending, this.previous]) {
       if (session === undefined) continue;
       try {
         plaintext = session.open(frame, nowMs);
-        if (session === this.session && this.previous !== undefined) {
-          this.previous.destroy();
-          this.previous = undefined;
-        }
-        break;
       } catch (err) {
         if (err instanceof ProtocolError && err.code === 'replay') replay = true;
+        continue;
       }
+      if (session === pending) {
+        // The hub confirmed the rekey: send on the new keys, keep the old ones to receive stragglers.
+        const { hubStatic } = this.pending as { hubStatic: Uint8Array };
+        const rekeyed = this.hubStatic !== undefined && equalBytes(this.hubStatic, hubStatic);
+        this.previous?.destroy();
+        this.previous = this.session;
+        this.session = pending;
+        this.pending = undefined;
+        this.hubStatic = hubStatic;
+        events.push({ type: 'open', hubStatic, paired: false, rekeyed });
+      } else if (session === this.session && this.previous !== undefined) {
+        this.previous.destroy();
+        this.previous = undefined;
+      }
+      break;
     }
     if (plaintext === undefined) return [{ type: 'security', event: replay ? 'replay-rejected' : 'frame-rejected' }];
     try {
-      return [{ type: 'app', message: decodeMessage(plaintext) }];
+      events.push({ type: 'app', message: decodeMessage(plaintext) });
     } catch {
-      return [{ type: 'security', event: 'malformed-message' }];
+      events.push({ type: 'security', event: 'malformed-message' });
     }
+    return events;
   }
 
-  private openSession(keys: SessionKeys, hubStatic: Uint8Array, nowMs: number, keepPrevious = false): void {
-    if (keepPrevious) {
-      this.previous?.destroy();
-      this.previous = this.session;
-    } else {
-      this.session?.destroy();
-      this.previous?.destroy();
-      this.previous = undefined;
-    }
-    this.session = new TransportSession({ sendKey: keys.sendKey, receiveKey: keys.receiveKey, createdAtMs: nowMs });
+  private newTransport(keys: SessionKeys, nowMs: number): TransportSession {
+    const session = new TransportSession({ sendKey: keys.sendKey, receiveKey: keys.receiveKey, createdAtMs: nowMs });
     keys.sendKey.fill(0);
     keys.receiveKey.fill(0);
+    return session;
+  }
+
+  private openSession(keys: SessionKeys, hubStatic: Uint8Array, nowMs: number): void {
+    this.dropSessions();
+    this.session = this.newTransport(keys, nowMs);
     this.hubStatic = hubStatic;
     this.stateValue = 'open';
+  }
+
+  private dropSessions(): void {
+    this.session?.destroy();
+    this.pending?.session.destroy();
+    this.previous?.destroy();
+    this.session = undefined;
+    this.pending = undefined;
+    this.previous = undefined;
   }
 
   private abandonPairing(nowMs: number): void {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeRecordBytes,
   encodeRecordBytes,
@@ -161,17 +161,46 @@ describe('VitalsSimulator', () => {
     expect(pieces).toEqual(a);
   });
 
+  it.each([
+    ['default rates', {}],
+    ['ECG records not aligned to readings', { heartRateMs: 250, respiratoryRateMs: 700, temperatureMs: 1300, ecgHz: 500, ecgSamplesPerRecord: 300 }],
+    ['ECG records longer than a second', { spo2Ms: 333, ecgHz: 250, ecgSamplesPerRecord: 1000 }],
+  ])('gives the same time-ordered records however advance() is chunked (%s)', (_, rates) => {
+    const end = START + 5 * 60_000;
+    const whole = new VitalsSimulator({ seed: 'chunks', startMs: START, rates }).advance(end);
+    for (const steps of [[1000], [1, 999], [137, 2500, 1, 4001], [3001]]) {
+      const sim = new VitalsSimulator({ seed: 'chunks', startMs: START, rates });
+      const pieces: Measurement[] = [];
+      for (let t = START, i = 0; t < end; i++) {
+        t = Math.min(end, t + (steps[i % steps.length] as number));
+        for (const r of sim.advance(t)) {
+          expect(r.timeMs).toBeGreaterThanOrEqual(pieces.at(-1)?.timeMs ?? START);
+          pieces.push(r);
+        }
+      }
+      expect(pieces).toEqual(whole);
+    }
+  });
+
   it('returns records in time order across calls, holding readings back until the ECG record covering them completes', () => {
-    const sim = new VitalsSimulator({ seed: 'order', startMs: START });
-    expect(sim.advance(START + 500)).toEqual([]); // the first ECG second is still filling
-    const first = sim.advance(START + 1000);
-    expect(first.map((r) => [r.timeMs, r.code])).toEqual([
+    const sim = new VitalsSimulator({ seed: 'order', startMs: START, rates: { heartRateMs: 250 } });
+    // Readings at the first ECG sample's time come first; the ones after it wait for the record.
+    expect(sim.advance(START + 600).map((r) => [r.timeMs, r.code])).toEqual([
       [START, HR],
       [START, SPO2],
       [START, RESP],
       [START, TEMP],
       [START, NIBP],
+    ]);
+    expect(sim.advance(START + 1000).map((r) => [r.timeMs, r.code])).toEqual([
       [START, ECG],
+      [START + 250, HR],
+      [START + 500, HR],
+      [START + 750, HR],
+    ]);
+    expect(sim.advance(START + 1001).map((r) => [r.timeMs, r.code])).toEqual([
+      [START + 1000, HR],
+      [START + 1000, SPO2],
     ]);
     let last = START;
     for (let t = START + 1000; t < START + HOUR; t += 777) {
@@ -282,7 +311,10 @@ describe('VitalsSimulator', () => {
   });
 
   describe.each(PATIENT_PROFILES)('over 24 h, profile %s', (profile) => {
-    const records = simulate({ hours: 24, profile, rates: NO_ECG });
+    let records: Measurement[] = [];
+    beforeAll(() => {
+      records = simulate({ hours: 24, profile, rates: NO_ECG });
+    });
 
     it('keeps every value within physiological bounds', () => {
       const bounds: [number, number, number][] = [
