@@ -8,6 +8,7 @@
  * notification or a read of `data` (§2.1).
  */
 import { deviceIdHex } from '../src/core/certificate.js';
+import { DATA_QUEUE_FRAGMENTS } from '../src/core/gatt.js';
 import { chunkSizeForMtu, Fragmenter, Reassembler } from '../src/core/framing.js';
 import { encodedRecordLength, RecordFlags, type ReadingRecord } from '../src/core/readings.js';
 import { MAX_READINGS_PER_MESSAGE, type AppMessage, type StatusMessage } from '../src/core/messages.js';
@@ -20,8 +21,6 @@ import type { DeviceIdentity } from './identity.js';
 import { PairingPolicy } from './pairing-policy.js';
 import { DEFAULT_CAPACITY, RecordStore, type Measurement } from './record-store.js';
 
-/** §2.1: the sensor's notification queue holds at most this many fragments. */
-export const DATA_QUEUE_FRAGMENTS = 64;
 
 export interface SensorDeviceOptions {
   readonly identity: DeviceIdentity;
