@@ -16,6 +16,7 @@ export default tseslint.config(
     settings: { 'import-x/resolver': { typescript: { project: './tsconfig.node.json' } } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
+      'import-x/no-unresolved': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
       'import-x/no-restricted-paths': [
