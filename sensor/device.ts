@@ -317,7 +317,8 @@ export class SensorConnection {
   }
 
   private sendApp(message: AppMessage): void {
-    this.enqueue(this.channel.send(message, this.device.monotonicNow()));
+    const frame = this.channel.send(message, this.device.monotonicNow());
+    if (frame !== undefined) this.enqueue(frame);
   }
 
   private enqueue(message: Uint8Array): void {

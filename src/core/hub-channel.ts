@@ -35,7 +35,9 @@ export type HubFailure =
   | { readonly kind: 'certificate'; readonly reason: CertificateFailure }
   /** KK failed: the sensor no longer knows this hub, or something else answered. */
   | { readonly kind: 'reconnect-failed' }
-  | { readonly kind: 'timeout' };
+  | { readonly kind: 'timeout' }
+  /** The session reached its hard limits before a rekey completed (§7.3): reconnect. */
+  | { readonly kind: 'expired' };
 
 export type HubEvent =
   | { readonly type: 'send'; readonly message: Uint8Array }
@@ -124,6 +126,8 @@ export class HubChannel {
   send(message: AppMessage, nowMs: number): HubEvent[] {
     this.requireState('open');
     const session = this.session as TransportSession;
+    // Past its hard limits (a rekey that never completed): the connection must start over.
+    if (session.isExpired(nowMs)) return this.failWith({ kind: 'expired' });
     return [{ type: 'send', message: session.seal(encodeMessage(message), nowMs) }];
   }
 
@@ -136,6 +140,7 @@ export class HubChannel {
     if ((handshaking || this.reconnecting !== undefined) && nowMs - this.handshakeStartedAt > HANDSHAKE_TIMEOUT_MS) {
       return this.failWith({ kind: 'timeout' });
     }
+    if (this.stateValue === 'open' && this.session?.isExpired(nowMs)) return this.failWith({ kind: 'expired' });
     if (this.stateValue === 'open' && this.reconnecting === undefined && this.session?.needsRekey(nowMs) && this.sensorStatic) {
       this.reconnecting = new HubReconnect(this.options.identity, this.sensorStatic, this.options.random);
       this.handshakeStartedAt = nowMs;

@@ -88,8 +88,18 @@ export class SensorChannel {
     }
   }
 
-  send(message: AppMessage, nowMs: number): Uint8Array {
+  /**
+   * Seals a message for the hub. Returns undefined — and closes the session — when the session
+   * has reached its hard limits (§7.3) because the hub never rekeyed: the device keeps its
+   * records, and the hub's next connection backfills them.
+   */
+  send(message: AppMessage, nowMs: number): Uint8Array | undefined {
     if (this.stateValue !== 'open' || this.session === undefined) throw new ProtocolError('bad-state', 'no open session');
+    if (this.session.isExpired(nowMs)) {
+      this.dropSessions();
+      this.stateValue = 'idle';
+      return undefined;
+    }
     return this.session.seal(encodeMessage(message), nowMs);
   }
 
@@ -116,6 +126,8 @@ export class SensorChannel {
 
   private onPair1(message: Uint8Array, nowMs: number): SensorEvent[] {
     if (this.stateValue === 'closed') return [];
+    // A connection with a session does not pair: a PAIR_1 injected into it must not tear it down.
+    if (this.stateValue === 'open') return [{ type: 'security', event: 'unexpected-message' }];
     // One pairing handshake at a time per connection; a new PAIR_1 mid-handshake is refused like any other.
     const busy = this.stateValue === 'pairing';
     if (busy) this.abandonPairing(nowMs);
@@ -123,8 +135,6 @@ export class SensorChannel {
     this.attemptCounted = prs !== undefined;
     this.pairing = new SensorPairing(this.options.identity, this.options.certificate, prs, this.options.random);
     this.pairingStartedAt = nowMs;
-    // A pairing on a connection that had a session starts that connection over.
-    this.dropSessions();
     this.stateValue = 'pairing';
     try {
       return [{ type: 'send', message: this.pairing.consumePair1(message) }];

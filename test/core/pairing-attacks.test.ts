@@ -39,7 +39,7 @@ function shuttle(hub: HubChannel, sensor: SensorChannel, first: HubEvent[], nowM
       for (const se of sensor.receive(e.message, nowMs)) {
         sensorEvents.push(se);
         if (se.type === 'send') toHub.push(se.message);
-        if (se.type === 'open') toHub.push(sensor.send({ type: 'status-req' }, nowMs));
+        if (se.type === 'open') toHub.push(sensor.send({ type: 'status-req' }, nowMs)!);
       }
     }
     toSensor = [];
@@ -198,7 +198,7 @@ describe('the passcode alone opens nothing', () => {
     const run = shuttle(hub, sensor, hub.pair(prs(b.identity.passcode), NOW));
     expect(run.hubEvents.some((e) => e.type === 'bonded')).toBe(true);
     // A reading, sealed by the sensor, recorded by the eavesdropper.
-    const reading = sensor.send({ type: 'ack', upTo: 424242 }, NOW);
+    const reading = sensor.send({ type: 'ack', upTo: 424242 }, NOW)!;
     const pair1 = run.wire[0]!.bytes;
     const pair2 = run.wire[1]!.bytes;
     const sid = pair1.subarray(1, 1 + SID_LEN);
