@@ -7,7 +7,6 @@
  * or real — only moves fragments: `receiveFragment` for a write to `control`, `takeFragment` for a
  * notification or a read of `data` (§2.1).
  */
-import { deviceIdHex } from '../src/core/certificate.js';
 import { DATA_QUEUE_FRAGMENTS } from '../src/core/gatt.js';
 import { chunkSizeForMtu, Fragmenter, Reassembler } from '../src/core/framing.js';
 import { encodedRecordLength, RecordFlags, type ReadingRecord } from '../src/core/readings.js';
@@ -17,9 +16,9 @@ import type { Clock, Random } from '../src/core/primitives.js';
 import { SensorChannel, type SensorEvent, type SensorPolicy } from '../src/core/sensor-channel.js';
 import { MAX_PLAINTEXT } from '../src/core/transport.js';
 import { BondList } from './bond-list.js';
-import type { DeviceIdentity } from './identity.js';
+import { advertisedName, type DeviceIdentity } from './identity.js';
 import { PairingPolicy } from './pairing-policy.js';
-import { DEFAULT_CAPACITY, RecordStore, type Measurement } from './record-store.js';
+import { DEFAULT_CAPACITY, RecordStore, type Measurement, type StoreCounters } from './record-store.js';
 
 
 export interface SensorDeviceOptions {
@@ -30,6 +29,8 @@ export interface SensorDeviceOptions {
   readonly storeCapacity?: number;
   /** Pairing window length (§4.5); tests shorten it. */
   readonly pairingWindowMs?: number;
+  /** Counters kept in flash across a restart (sequence numbers are never reused). */
+  readonly resume?: StoreCounters;
 }
 
 /** What the device tells whoever runs it (the CLI prints these; tests assert on them). */
@@ -61,6 +62,7 @@ export class SensorDevice {
       options.identity.deviceId,
       options.identity.signingKey.secretKey,
       options.storeCapacity ?? DEFAULT_CAPACITY,
+      options.resume,
     );
   }
 
@@ -69,7 +71,7 @@ export class SensorDevice {
   }
 
   get name(): string {
-    return `Vitalock ${deviceIdHex(this.identity.deviceId).slice(-4)}`;
+    return advertisedName(this.identity.deviceId);
   }
 
   /** The oscillator, for protocol timers (handshake timeouts, window, lockout). */

@@ -91,7 +91,7 @@ export interface DeviceIdentityJson {
 
 export function identityToJson(identity: DeviceIdentity): DeviceIdentityJson {
   return {
-    deviceId: toHex(identity.deviceId),
+    deviceId: deviceIdHex(identity.deviceId),
     model: identity.model,
     serial: identity.serial,
     staticSecretKey: toHex(identity.staticKey.secretKey),

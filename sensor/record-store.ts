@@ -15,6 +15,11 @@ export const NEARLY_FULL_RATIO = 0.9;
 
 export type Measurement = Omit<ReadingRecord, 'seq'>;
 
+export interface StoreCounters {
+  readonly lastSeq: number;
+  readonly chainHead: Uint8Array;
+}
+
 export class RecordStore {
   /** Held records; `records[head]` has sequence number `firstSeq`. */
   private records: ReadingRecord[] = [];
@@ -23,12 +28,23 @@ export class RecordStore {
   private readonly chain: RecordChain;
   private checkpoints: Checkpoint[] = [];
 
+  /**
+   * @param resume the counters a device keeps in flash across a restart: sequence numbers are
+   *   never reused (§8.2) and the chain goes on from its last head (§8.4).
+   */
   constructor(
     private readonly deviceId: Uint8Array,
     private readonly signingSecretKey: Uint8Array,
     readonly capacity = DEFAULT_CAPACITY,
+    resume?: StoreCounters,
   ) {
-    this.chain = new RecordChain(deviceId);
+    this.chain = new RecordChain(deviceId, resume ? { head: resume.chainHead, seq: resume.lastSeq } : undefined);
+    if (resume) this.nextSeq = resume.lastSeq + 1;
+  }
+
+  /** What must survive a restart. */
+  get counters(): StoreCounters {
+    return { lastSeq: this.lastSeq, chainHead: this.chain.head };
   }
 
   get held(): number {

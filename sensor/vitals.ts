@@ -29,12 +29,14 @@
  * seed and options give the same records however `advance` is chunked (one call for a week or a
  * call per second). Work is O(records), plus O(samples) for the ECG.
  */
-import { MDC, RecordFlags, ValueKind, type FiniteFloat, type NumericValue, type ReadingRecord } from '../src/core/readings.js';
+import { MDC, RecordFlags, ValueKind, type FiniteFloat, type NumericValue } from '../src/core/readings.js';
 
 // ── Public API ──────────────────────────────────────────────────────────────────────────────────
 
 /** A reading record before the record store numbers it (it assigns `seq`). */
-export type Measurement = Omit<ReadingRecord, 'seq'>;
+import type { Measurement } from './record-store.js';
+
+export type { Measurement };
 
 export type PatientProfile = 'adult-resting' | 'adult-febrile' | 'desaturating';
 

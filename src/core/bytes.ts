@@ -169,20 +169,23 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
+    const value = checkUint(v, 0xff);
     const at = this.reserve(1);
-    this.view.setUint8(at, checkUint(v, 0xff));
+    this.view.setUint8(at, value);
     return this;
   }
 
   u16(v: number): this {
+    const value = checkUint(v, 0xffff);
     const at = this.reserve(2);
-    this.view.setUint16(at, checkUint(v, 0xffff));
+    this.view.setUint16(at, value);
     return this;
   }
 
   u32(v: number): this {
+    const value = checkUint(v, 0xffffffff);
     const at = this.reserve(4);
-    this.view.setUint32(at, checkUint(v, 0xffffffff));
+    this.view.setUint32(at, value);
     return this;
   }
 

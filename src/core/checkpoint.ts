@@ -61,8 +61,14 @@ export class RecordChain {
   private current: Uint8Array;
   private count = 0;
 
-  constructor(deviceId: Uint8Array) {
+  /** @param resume the head and count a device kept across a restart (its flash). */
+  constructor(deviceId: Uint8Array, resume?: { readonly head: Uint8Array; readonly seq: number }) {
     this.current = chainStart(deviceId);
+    if (resume !== undefined) {
+      if (resume.head.length !== HASH_LEN || !Number.isSafeInteger(resume.seq) || resume.seq < 0) throw new RangeError('bad chain state');
+      this.current = resume.head.slice();
+      this.count = resume.seq;
+    }
   }
 
   /** Appends record seq + 1 (its §8.2 encoding) and returns the new head. */

@@ -9,7 +9,7 @@
  * one of these per connected sensor; the tests drive it with an in-memory store.
  */
 import type { Checkpoint } from './checkpoint.js';
-import type { DeviceCertificate } from './certificate.js';
+import { CertificateError, verifyCertificate, type DeviceCertificate } from './certificate.js';
 import { Fragmenter, Reassembler } from './framing.js';
 import { HubChannel, type HubChannelOptions, type HubEvent, type HubFailure, type SensorBond } from './hub-channel.js';
 import type { AppMessage, StatusMessage } from './messages.js';
@@ -24,6 +24,8 @@ export type HubOutput =
   | { readonly type: 'store'; readonly records: readonly ReadingRecord[] }
   | { readonly type: 'checkpoint'; readonly checkpoint: Checkpoint }
   | { readonly type: 'status'; readonly status: StatusMessage }
+  /** Records `from..to` are no longer on the sensor and were never received here (§8.3). */
+  | { readonly type: 'unavailable'; readonly from: number; readonly to: number }
   | { readonly type: 'bonded'; readonly bond: SensorBond; readonly certificate: DeviceCertificate }
   | { readonly type: 'open'; readonly rekeyed: boolean }
   | { readonly type: 'failed'; readonly failure: HubFailure }
@@ -60,8 +62,18 @@ export class HubSession {
     return this.translate(this.channel.pair(passcodePrs, nowMs, expectedDeviceId), nowMs);
   }
 
-  reconnect(sensorStaticKey: Uint8Array, nowMs: number): HubOutput[] {
-    return this.translate(this.channel.reconnect(sensorStaticKey, nowMs), nowMs);
+  /**
+   * Reconnects to a bonded sensor with Noise_KK (§5). The bond's certificate is checked again
+   * first: a sensor whose certificate has since expired or been revoked gets no session.
+   */
+  reconnect(bond: SensorBond, nowMs: number): HubOutput[] {
+    try {
+      verifyCertificate(bond.certificate, { trustStore: this.options.trustStore, nowMs, remoteStaticKey: bond.staticKey, expectedDeviceId: bond.deviceId });
+    } catch (err) {
+      const reason = err instanceof CertificateError ? err.reason : 'malformed';
+      return [{ type: 'failed', failure: { kind: 'certificate', reason } }];
+    }
+    return this.translate(this.channel.reconnect(bond.staticKey, nowMs), nowMs);
   }
 
   /** A notification (or pulled read) from the sensor's `data` characteristic. */
@@ -155,8 +167,16 @@ export class HubSession {
       }
       case 'checkpoint':
         return [{ type: 'checkpoint', checkpoint: { seq: message.seq, head: message.head, signature: message.signature } }];
-      case 'status':
-        return [{ type: 'status', status: message }];
+      case 'status': {
+        const out: HubOutput[] = [{ type: 'status', status: message }];
+        // The oldest record the sensor still holds; anything older was freed by another hub's ACK.
+        const oldestHeld = message.lastSeq - message.held + 1;
+        const from = this.ledger.contiguous + 1;
+        if (oldestHeld > from && this.ledger.skipTo(oldestHeld - 1) > 0) {
+          out.push({ type: 'unavailable', from, to: oldestHeld - 1 }, ...this.sendAckIfDue(nowMs));
+        }
+        return out;
+      }
       case 'error':
         return [{ type: 'security', event: 'sensor-error' }];
       default:

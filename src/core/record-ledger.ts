@@ -58,6 +58,23 @@ export class RecordLedger {
   }
 
   /**
+   * The sensor no longer holds records up to `seq` (another bonded hub acknowledged them, or the
+   * sensor was reset): stop waiting for them. Returns how many were skipped, for the caller to
+   * report; the records themselves are wherever that other hub put them.
+   */
+  skipTo(seq: number): number {
+    if (seq <= this.contiguousSeq) return 0;
+    let skipped = 0;
+    for (let s = this.contiguousSeq + 1; s <= seq; s++) {
+      if (!this.committedAbove.delete(s)) skipped++;
+      this.accepted.delete(s);
+    }
+    this.contiguousSeq = seq;
+    this.committed([]);
+    return skipped;
+  }
+
+  /**
    * Forgets records that were accepted but never committed (the storage write failed): they
    * will be accepted again when the sensor resends them.
    */

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { deviceIdHex } from '../../src/core/certificate.js';
 import { MDC, encodeRecordBytes, type ReadingRecord } from '../../src/core/readings.js';
 import type { Measurement } from '../../sensor/record-store.js';
+import { deterministicRandom } from '../support/deterministic-random.js';
+import { LossyLink } from '../support/lossy-link.js';
+import { TestHub } from '../support/test-hub.js';
 import { makeWorld, type World } from '../support/world.js';
 
 function pairInWorld(world: World): void {
@@ -118,6 +121,33 @@ describe('secure channel end to end', () => {
     expect([...hub.stored.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
     expect(hub.verifyCheckpoints(bond, identity.signingKey.publicKey)).toBeGreaterThanOrEqual(TOTAL / 100 - 50);
     expect(link.stats.dropped + current.stats.dropped).toBeGreaterThan(0);
+  });
+});
+
+describe('two hubs bonded to one sensor', () => {
+  it('records one hub has acknowledged are reported unavailable to the other, which then streams on', () => {
+    const world = makeWorld({ seed: 'two-hubs' });
+    const { sim, hub, device, identity, trustStore } = world;
+    pairInWorld(world);
+    device.record(heartRates(0, 500, sim.now()));
+    expect(sim.run(sim.now() + 10_000, () => hub.stored.size === 500 && device.store.held === 0)).toBe(true);
+    world.connect(); // hub A's connection ends (it is cut)
+    hub.linkClosed();
+
+    // Hub B (a second tablet) pairs; the sensor has already freed 1..500.
+    const hubB = new TestHub({ sim, random: deterministicRandom('hub-b'), trustStore, label: 'Patient phone' });
+    const connection = device.connect();
+    const link = new LossyLink(sim, connection, hubB);
+    hubB.attach((f) => link.write(f));
+    device.policy.openWindow(sim.now());
+    hubB.pair(identity.passcode);
+    expect(sim.run(sim.now() + 5_000, () => hubB.isOpen)).toBe(true);
+    expect(device.bonds.size).toBe(2);
+    device.record(heartRates(500, 300, sim.now()));
+    sim.every(50, () => hubB.tick());
+    expect(sim.run(sim.now() + 20_000, () => hubB.stored.size === 300 && device.store.held === 0)).toBe(true);
+    expect(hubB.unavailable).toEqual([{ from: 1, to: 500 }]);
+    expect([...hubB.stored.keys()].sort((a, b) => a - b)[0]).toBe(501);
   });
 });
 

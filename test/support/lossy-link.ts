@@ -18,6 +18,9 @@ export interface Faults {
   readonly maxDelayMs?: number;
 }
 
+/** Sees every fragment a side puts on the air, before the link's faults (an eavesdropper's view). */
+export type LinkTap = (direction: 'toSensor' | 'toHub', fragment: Uint8Array) => void;
+
 export interface HubSide {
   receiveFragment(fragment: Uint8Array): void;
   linkClosed(): void;
@@ -31,6 +34,8 @@ export class LossyLink {
   /** Per direction, when the last fragment arrives: BLE delivers in order, so jitter never reorders. */
   private readonly lastArrival = { toSensor: 0, toHub: 0 };
   readonly stats = { toSensor: 0, toHub: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  /** Optional test hook: called with a copy of each fragment sent, in either direction. */
+  tap?: LinkTap;
 
   constructor(
     private readonly sim: Sim,
@@ -53,6 +58,7 @@ export class LossyLink {
   write(fragment: Uint8Array): void {
     if (!this.open) return;
     this.stats.toSensor++;
+    this.tap?.('toSensor', fragment.slice());
     this.carry(fragment, 'toSensor', (f) => this.sensor.receiveFragment(f));
   }
 
@@ -81,6 +87,7 @@ export class LossyLink {
       return;
     }
     this.stats.toHub++;
+    this.tap?.('toHub', fragment.slice());
     this.carry(fragment, 'toHub', (f) => this.hub.receiveFragment(f));
     this.sim.after(this.airtimeMs, () => this.pullOne());
   }

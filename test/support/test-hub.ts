@@ -33,6 +33,7 @@ export class TestHub implements HubSide {
   readonly failures: HubFailure[] = [];
   readonly security: string[] = [];
   readonly statuses: StatusMessage[] = [];
+  readonly unavailable: { from: number; to: number }[] = [];
   rewrites = 0;
   opened = 0;
   lastCertificate: DeviceCertificate | undefined;
@@ -71,7 +72,7 @@ export class TestHub implements HubSide {
   }
 
   reconnect(bond: SensorBond): void {
-    this.apply(this.requireSession().reconnect(bond.staticKey, this.options.sim.now()));
+    this.apply(this.requireSession().reconnect(bond, this.options.sim.now()));
   }
 
   send(message: Parameters<HubSession['send']>[0]): void {
@@ -135,6 +136,9 @@ export class TestHub implements HubSide {
           break;
         case 'security':
           this.security.push(out.event);
+          break;
+        case 'unavailable':
+          this.unavailable.push({ from: out.from, to: out.to });
           break;
       }
     }
