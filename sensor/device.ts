@@ -33,6 +33,12 @@ export interface SensorDeviceOptions {
   readonly resume?: StoreCounters;
 }
 
+/** A CHECKPOINT frame: type ‖ seq ‖ head ‖ signature, sealed (§8.4, §7.2). */
+const TRANSPORT_OVERHEAD = 9 + 16;
+const CHECKPOINT_FRAME_LEN = 1 + 4 + 32 + 64 + TRANSPORT_OVERHEAD;
+/** READINGS: type u8 ‖ count u16. */
+const READINGS_HEADER_LEN = 3;
+
 /** What the device tells whoever runs it (the CLI prints these; tests assert on them). */
 export type DeviceEvent =
   | { readonly type: 'paired'; readonly hubLabel: string }
@@ -180,6 +186,8 @@ export class SensorConnection {
   private checkpointsSentUpTo = 0;
   private closed = false;
   private readyListener: (() => void) | undefined;
+  /** Messages dropped because the peer did not read `data` (§2.1). */
+  repliesDropped = 0;
 
   constructor(
     private readonly device: SensorDevice,
@@ -293,38 +301,52 @@ export class SensorConnection {
 
   /** Streams held records from `nextSeq` while the data queue has room (§2.1 flow control). */
   pump(): void {
-    if (this.closed || !this.channel.isOpen) return;
     const store = this.device.store;
-    while (this.nextSeq <= store.lastSeq && this.queue.length < DATA_QUEUE_FRAGMENTS) {
-      const room = (DATA_QUEUE_FRAGMENTS - this.queue.length) * this.fragmenter.chunkSize - 64;
-      const budget = Math.min(MAX_PLAINTEXT, room);
-      const candidates = store.from(this.nextSeq, MAX_READINGS_PER_MESSAGE);
+    const chunk = this.fragmenter.chunkSize;
+    // Room for the checkpoints that may follow a READINGS message (at most two per message).
+    const checkpointFragments = 2 * Math.ceil(CHECKPOINT_FRAME_LEN / chunk);
+    while (!this.closed && this.channel.isOpen && this.nextSeq <= store.lastSeq) {
+      const free = DATA_QUEUE_FRAGMENTS - this.queue.length - checkpointFragments;
+      const budget = Math.min(MAX_PLAINTEXT, free * chunk - TRANSPORT_OVERHEAD);
       const records: ReadingRecord[] = [];
-      let size = 3;
-      for (const r of candidates) {
+      let size = READINGS_HEADER_LEN;
+      for (const r of store.from(this.nextSeq, MAX_READINGS_PER_MESSAGE)) {
         const n = encodedRecordLength(r);
         if (size + n > budget) break;
         size += n;
         records.push(r);
       }
       if (records.length === 0) break;
-      this.sendApp({ type: 'readings', records });
+      if (!this.sendApp({ type: 'readings', records })) break;
       const last = (records[records.length - 1] as ReadingRecord).seq;
       this.nextSeq = last + 1;
       for (const checkpoint of store.checkpointsBetween(this.checkpointsSentUpTo + 1, last)) {
-        this.sendApp({ type: 'checkpoint', ...checkpoint });
+        if (!this.sendApp({ type: 'checkpoint', ...checkpoint })) break;
       }
       this.checkpointsSentUpTo = Math.max(this.checkpointsSentUpTo, last);
     }
   }
 
-  private sendApp(message: AppMessage): void {
+  /** Seals and queues; false when the session has ended or the queue had no room. */
+  private sendApp(message: AppMessage): boolean {
+    if (!this.channel.isOpen) return false;
     const frame = this.channel.send(message, this.device.monotonicNow());
-    if (frame !== undefined) this.enqueue(frame);
+    return frame !== undefined && this.enqueue(frame);
   }
 
-  private enqueue(message: Uint8Array): void {
-    for (const fragment of this.fragmenter.fragment(message)) this.queue.push(fragment);
+  /**
+   * Queues a message's fragments on `data`, or drops the whole message when they would overflow
+   * the queue (§2.1). Streaming sizes its messages to fit; what can be dropped is a reply to a
+   * peer that writes and never reads — a handshake answer or a STATUS it will ask for again.
+   */
+  private enqueue(message: Uint8Array): boolean {
+    const fragments = this.fragmenter.fragment(message);
+    if (this.queue.length + fragments.length > DATA_QUEUE_FRAGMENTS) {
+      this.repliesDropped++;
+      return false;
+    }
+    for (const fragment of fragments) this.queue.push(fragment);
     this.readyListener?.();
+    return true;
   }
 }

@@ -29,13 +29,13 @@ function envNumber(name: string, fallback: number): number {
 }
 
 /**
- * From the environment: BENCH_ROUNDS (default 7), BENCH_SAMPLE_MS (default 250),
+ * From the environment: BENCH_ROUNDS (default 9), BENCH_SAMPLE_MS (default 250),
  * BENCH_WARMUP_MS (default 300). Values below the hygiene minimums are allowed for smoke runs;
  * `run.ts` then marks the results as reduced.
  */
 export function benchConfig(): BenchConfig {
   return {
-    rounds: Math.round(envNumber('BENCH_ROUNDS', 7)),
+    rounds: Math.round(envNumber('BENCH_ROUNDS', 9)),
     sampleMs: envNumber('BENCH_SAMPLE_MS', 250),
     warmupMs: envNumber('BENCH_WARMUP_MS', 300),
   };
@@ -109,25 +109,41 @@ export interface WorkloadOptions {
   readonly maxIterations?: number;
 }
 
-/** One timed sample: ms per operation. */
-function sample(workload: Workload, iterations: number): number {
-  workload.prepare?.(iterations);
-  const t0 = performance.now();
-  workload.run(iterations);
-  const elapsed = performance.now() - t0;
-  if (elapsed < shortestSampleMs) shortestSampleMs = elapsed;
-  return elapsed / iterations;
+/** How many operations a workload's samples run; grows if a sample turns out too short. */
+interface Batch {
+  iterations: number;
+  readonly cap: number;
+}
+
+/**
+ * One timed sample: ms per operation. A sample shorter than `sampleMs` (the machine was slow while
+ * calibrating, or the JIT has since sped the code up) is discarded and retaken with more
+ * operations, so every recorded sample lasts ≥ `sampleMs` unless the workload's cap forbids it.
+ */
+function sample(workload: Workload, batch: Batch, config: BenchConfig): number {
+  for (;;) {
+    const iterations = batch.iterations;
+    workload.prepare?.(iterations);
+    const t0 = performance.now();
+    workload.run(iterations);
+    const elapsed = performance.now() - t0;
+    if (elapsed >= config.sampleMs || iterations >= batch.cap) {
+      if (elapsed < shortestSampleMs) shortestSampleMs = elapsed;
+      return elapsed / iterations;
+    }
+    batch.iterations = Math.min(batch.cap, Math.ceil((iterations * 1.2 * config.sampleMs) / Math.max(elapsed, 1e-3)));
+  }
 }
 
 /**
  * Warms the workload up (≥ `warmupMs` of running it, untimed) and returns the number of
- * operations that makes one sample last about 1.2 × `sampleMs`.
+ * operations that should make one sample last about 1.2 × `sampleMs` (`sample` corrects it).
  */
-function calibrate(workload: Workload, config: BenchConfig, options: WorkloadOptions): number {
+function calibrate(workload: Workload, config: BenchConfig, options: WorkloadOptions): Batch {
   const cap = options.maxIterations ?? 50_000_000;
   const deadline = performance.now() + config.warmupMs;
   let iterations = 1;
-  let perOp = 0;
+  let perOp: number;
   for (;;) {
     workload.prepare?.(iterations);
     const t0 = performance.now();
@@ -139,14 +155,14 @@ function calibrate(workload: Workload, config: BenchConfig, options: WorkloadOpt
     if (!longEnough) iterations = Math.min(cap, iterations * 2);
   }
   const wanted = Math.ceil((1.2 * config.sampleMs) / Math.max(perOp, 1e-9));
-  return Math.max(1, Math.min(cap, wanted));
+  return { iterations: Math.max(1, Math.min(cap, wanted)), cap };
 }
 
 /** ms per operation of one workload: median and min/max over `rounds` samples. */
 export function measure(workload: Workload, config: BenchConfig, options: WorkloadOptions = {}): Spread {
-  const iterations = calibrate(workload, config, options);
+  const batch = calibrate(workload, config, options);
   const perOp: number[] = [];
-  for (let r = 0; r < config.rounds; r++) perOp.push(sample(workload, iterations));
+  for (let r = 0; r < config.rounds; r++) perOp.push(sample(workload, batch, config));
   return spread(perOp);
 }
 
@@ -155,7 +171,10 @@ export interface Comparison {
   readonly baseline: Spread;
   /** ms per operation. */
   readonly subject: Spread;
-  /** median(subject) / median(baseline); min/max are the extreme per-round ratios. */
+  /**
+   * subject / baseline per round (the two samples taken back to back), then median and min/max
+   * over the rounds: pairing the samples cancels drift that a ratio of two medians would keep.
+   */
   readonly ratio: Spread;
 }
 
@@ -169,8 +188,8 @@ export function compareInterleaved(
   config: BenchConfig,
   options: { baseline?: WorkloadOptions; subject?: WorkloadOptions } = {},
 ): Comparison {
-  const nBaseline = calibrate(baseline, config, options.baseline ?? {});
-  const nSubject = calibrate(subject, config, options.subject ?? {});
+  const baselineBatch = calibrate(baseline, config, options.baseline ?? {});
+  const subjectBatch = calibrate(subject, config, options.subject ?? {});
   const b: number[] = [];
   const s: number[] = [];
   const ratios: number[] = [];
@@ -178,11 +197,11 @@ export function compareInterleaved(
     let tb: number;
     let ts: number;
     if (r % 2 === 0) {
-      tb = sample(baseline, nBaseline);
-      ts = sample(subject, nSubject);
+      tb = sample(baseline, baselineBatch, config);
+      ts = sample(subject, subjectBatch, config);
     } else {
-      ts = sample(subject, nSubject);
-      tb = sample(baseline, nBaseline);
+      ts = sample(subject, subjectBatch, config);
+      tb = sample(baseline, baselineBatch, config);
     }
     b.push(tb);
     s.push(ts);
@@ -190,11 +209,7 @@ export function compareInterleaved(
   }
   const baselineSpread = spread(b);
   const subjectSpread = spread(s);
-  return {
-    baseline: baselineSpread,
-    subject: subjectSpread,
-    ratio: { median: subjectSpread.median / baselineSpread.median, min: Math.min(...ratios), max: Math.max(...ratios), n: ratios.length },
-  };
+  return { baseline: baselineSpread, subject: subjectSpread, ratio: spread(ratios) };
 }
 
 /**
@@ -223,4 +238,28 @@ export function measureRuns(op: () => void, config: BenchConfig): Spread {
     if (elapsed < shortestSampleMs) shortestSampleMs = elapsed;
   }
   return spread(runs);
+}
+
+/**
+ * Several workloads measured together: each round takes one sample of every workload, starting at
+ * a different one each round, so a noisy stretch of time spreads over all of them instead of
+ * landing on whichever happened to run then. For breakdowns whose parts are compared.
+ */
+export function measureRoundRobin(
+  workloads: Readonly<Record<string, { readonly workload: Workload; readonly options?: WorkloadOptions }>>,
+  config: BenchConfig,
+): Record<string, Spread> {
+  const names = Object.keys(workloads);
+  const entries = names.map((n) => workloads[n] as { readonly workload: Workload; readonly options?: WorkloadOptions });
+  const batches = entries.map((e) => calibrate(e.workload, config, e.options ?? {}));
+  const samples: number[][] = names.map(() => []);
+  for (let r = 0; r < config.rounds; r++) {
+    for (let k = 0; k < names.length; k++) {
+      const i = (r + k) % names.length;
+      (samples[i] as number[]).push(sample((entries[i] as { workload: Workload }).workload, batches[i] as Batch, config));
+    }
+  }
+  const out: Record<string, Spread> = {};
+  names.forEach((n, i) => (out[n] = spread(samples[i] as number[])));
+  return out;
 }

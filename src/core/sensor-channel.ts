@@ -177,7 +177,6 @@ export class SensorChannel {
       return [{ type: 'send', message: FAIL_MESSAGE }, { type: 'handshake-failed' }];
     }
     const hubStatic = bonds[result.bondIndex] as Uint8Array;
-    this.options.policy.reconnected(result.bondIndex, nowMs);
     if (this.stateValue === 'open') {
       // A rekey. The new keys wait until the hub proves it holds them with its first frame:
       // otherwise a replayed KK_1 would switch the sensor to keys no hub has, and the stream
@@ -186,6 +185,7 @@ export class SensorChannel {
       this.pending = { session: this.newTransport(result.keys, nowMs), hubStatic };
       return [{ type: 'send', message: result.kk2 }];
     }
+    this.options.policy.reconnected(result.bondIndex, nowMs);
     this.openSession(result.keys, hubStatic, nowMs);
     return [
       { type: 'send', message: result.kk2 },
@@ -216,6 +216,9 @@ export class SensorChannel {
         this.session = pending;
         this.pending = undefined;
         this.hubStatic = hubStatic;
+        // Only a confirmed KK counts as use of the bond (a replayed KK_1 must not reorder bonds).
+        const index = this.options.policy.bondedHubKeys().findIndex((k) => equalBytes(k, hubStatic));
+        if (index >= 0) this.options.policy.reconnected(index, nowMs);
         events.push({ type: 'open', hubStatic, paired: false, rekeyed });
       } else if (session === this.session && this.previous !== undefined) {
         this.previous.destroy();
