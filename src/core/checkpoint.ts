@@ -11,12 +11,12 @@
  * unambiguous inside the hash.
  */
 import { ByteReader, ByteWriter, equalBytes, utf8 } from './bytes.js';
+import { DEVICE_ID_LEN } from './certificate.js';
 import { HASH_LEN, sha256, sign, SIGNATURE_LEN, verify } from './primitives.js';
 import { decodeRecord } from './readings.js';
 
 export const CHAIN_LABEL: Uint8Array = utf8('VITALOCK-CHAIN-1');
 export const CHECKPOINT_LABEL: Uint8Array = utf8('VITALOCK-CHECKPOINT-1');
-export const DEVICE_ID_LEN = 8;
 /** The sensor sends a checkpoint every this many records (§8.4). */
 export const CHECKPOINT_INTERVAL = 100;
 const MAX_U32 = 0xffffffff;
