@@ -29,6 +29,10 @@ export interface SensorDeviceOptions {
   readonly storeCapacity?: number;
   /** Pairing window length (§4.5); tests shorten it. */
   readonly pairingWindowMs?: number;
+  /** Battery charge at power-on, % (default 100). */
+  readonly batteryAtStart?: number;
+  /** How long a full battery lasts while measuring (default 7 days). */
+  readonly batteryLifeMs?: number;
   /** Counters kept in flash across a restart (sequence numbers are never reused). */
   readonly resume?: StoreCounters;
 }
@@ -52,8 +56,9 @@ export class SensorDevice {
   readonly policy: PairingPolicy;
   readonly bonds = new BondList();
   readonly store: RecordStore;
-  battery = 100;
+  /** Set when the enclosure is opened; reported in every STATUS (§8) until the device is serviced. */
   tamper = false;
+  private readonly poweredOnAt: number;
   /** Added to the oscillator once a hub has set the time (§8, TIME_SET). */
   private clockOffsetMs = 0;
   private clockSet = false;
@@ -63,6 +68,7 @@ export class SensorDevice {
   private readonly connections = new Set<SensorConnection>();
 
   constructor(readonly options: SensorDeviceOptions) {
+    this.poweredOnAt = Math.floor(options.clock());
     this.policy = new PairingPolicy(options.pairingWindowMs);
     this.store = new RecordStore(
       options.identity.deviceId,
@@ -133,6 +139,14 @@ export class SensorDevice {
   /** @internal */
   disconnected(connection: SensorConnection): void {
     this.connections.delete(connection);
+  }
+
+  /** Battery charge, %: drains linearly with time powered on (a wearable's coin cell, roughly). */
+  get battery(): number {
+    const life = this.options.batteryLifeMs ?? 7 * 86_400_000;
+    const start = this.options.batteryAtStart ?? 100;
+    const used = (100 * (this.monotonicNow() - this.poweredOnAt)) / life;
+    return Math.max(0, Math.min(100, Math.round(start - used)));
   }
 
   status(): StatusMessage {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { chainStart, chainNext, verifyCheckpoint } from '../../src/core/checkpoint.js';
 import { ed25519KeyPair } from '../../src/core/primitives.js';
 import { MDC, encodeRecordBytes } from '../../src/core/readings.js';
+import { SensorDevice } from '../../sensor/device.js';
+import { createManufacturerCa, manufactureDevice } from '../../sensor/identity.js';
 import { RecordStore, type Measurement } from '../../sensor/record-store.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
 
@@ -64,5 +66,21 @@ describe('sensor record store (§8.3, §8.4)', () => {
     expect(checkpoint?.seq).toBe(200);
     expect(checkpoint?.head).toEqual(head);
     expect(verifyCheckpoint(signing.publicKey, deviceId, checkpoint!)).toBe(true);
+  });
+});
+
+describe('sensor device status', () => {
+  it('reports a battery that drains with time powered on, and the tamper flag', () => {
+    let now = 1_700_000_000_000;
+    const ca = createManufacturerCa('Vitalock Medical', random);
+    const device = new SensorDevice({ identity: manufactureDevice({ ca, random, nowMs: now }), random, clock: () => now, batteryLifeMs: 100 * 3_600_000 });
+    expect(device.status().battery).toBe(100);
+    now += 25 * 3_600_000;
+    expect(device.status().battery).toBe(75);
+    expect(device.status().flags.tamper).toBe(false);
+    device.tamper = true;
+    expect(device.status().flags.tamper).toBe(true);
+    now += 200 * 3_600_000;
+    expect(device.status().battery).toBe(0);
   });
 });
