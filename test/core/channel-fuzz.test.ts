@@ -14,17 +14,14 @@ import { describe, expect, it } from 'vitest';
 import { equalBytes, toHex, utf8 } from '../../src/core/bytes.js';
 import { chunkSizeForMtu, FRAGMENT_HEADER_LEN, Fragmenter, MessageKind } from '../../src/core/framing.js';
 import { HubChannel, type HubEvent } from '../../src/core/hub-channel.js';
-import { HubSession, type HubOutput } from '../../src/core/hub-session.js';
+import type { HubOutput } from '../../src/core/hub-session.js';
 import type { AppMessage } from '../../src/core/messages.js';
 import { HANDSHAKE_TIMEOUT_MS, type SecurityEvent } from '../../src/core/pairing.js';
-import { x25519KeyPair, type KeyPair } from '../../src/core/primitives.js';
 import { MDC } from '../../src/core/readings.js';
-import { SensorChannel, type SensorEvent, type SensorPolicy } from '../../src/core/sensor-channel.js';
-import { TrustStore } from '../../src/core/trust-store.js';
-import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
-import { createManufacturerCa, manufactureDevice, type DeviceIdentity } from '../../sensor/identity.js';
+import { SensorChannel, type SensorEvent } from '../../src/core/sensor-channel.js';
 import type { Measurement } from '../../sensor/record-store.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
+import { channelFixture, recordingPolicy, seal, sendOf, sessionRig, type RecordingPolicy, type SessionRig } from '../support/fixtures.js';
 
 const NOW = Date.UTC(2026, 10, 28, 8, 0, 0);
 const AFTER_TIMEOUT = NOW + HANDSHAKE_TIMEOUT_MS + 1;
@@ -35,49 +32,13 @@ const HANDSHAKE_RUNS = 120;
 
 // ── the fixture and the honest transcripts ─────────────────────────────────────────────────────
 
-interface Fixture {
-  readonly identity: DeviceIdentity;
-  readonly trustStore: TrustStore;
-  readonly hubKey: KeyPair;
-  readonly otherHubKey: KeyPair;
-}
-
-const fx: Fixture = (() => {
-  const random = deterministicRandom('fuzz/fixture');
-  const ca = createManufacturerCa('Vitalock Medical', random);
-  return {
-    identity: manufactureDevice({ ca, random, nowMs: NOW }),
-    trustStore: new TrustStore([{ name: ca.name, publicKey: ca.publicKey }]),
-    hubKey: x25519KeyPair(random),
-    otherHubKey: x25519KeyPair(random),
-  };
-})();
-
-interface RecordingPolicy extends SensorPolicy {
-  readonly calls: string[];
-}
-
-function recordingPolicy(): RecordingPolicy {
-  const calls: string[] = [];
-  const prs = utf8(fx.identity.passcode);
-  return {
-    calls,
-    beginPairingAttempt: () => {
-      calls.push('beginPairingAttempt');
-      return prs.slice();
-    },
-    pairingAttemptFailed: () => void calls.push('pairingAttemptFailed'),
-    paired: () => void calls.push('paired'),
-    bondedHubKeys: () => [fx.otherHubKey.publicKey, fx.hubKey.publicKey],
-    reconnected: () => void calls.push('reconnected'),
-  };
-}
+const fx = channelFixture('fuzz/fixture', NOW);
 
 function newHub(seed: string): HubChannel {
   return new HubChannel({ identity: fx.hubKey, trustStore: fx.trustStore, random: deterministicRandom(`hub/${seed}`), hubLabel: HUB_LABEL });
 }
 
-function newSensor(seed: string, policy: RecordingPolicy = recordingPolicy()): SensorChannel {
+function newSensor(seed: string, policy: RecordingPolicy = recordingPolicy(fx)): SensorChannel {
   return new SensorChannel({ identity: fx.identity.staticKey, certificate: fx.identity.certificate, random: deterministicRandom(`sensor/${seed}`), policy });
 }
 
@@ -89,25 +50,6 @@ const STATUS: AppMessage = {
   lastSeq: 0,
   deviceTimeMs: NOW,
 };
-
-/** The sensor's frame for `message` (its session must not have expired). */
-function seal(sensor: SensorChannel, message: AppMessage, nowMs: number = NOW): Uint8Array {
-  const frame = sensor.send(message, nowMs);
-  if (frame === undefined) throw new Error('the sensor’s session has expired');
-  return frame;
-}
-
-function hubSend(events: readonly HubEvent[]): Uint8Array {
-  const e = events.find((x) => x.type === 'send');
-  if (e?.type !== 'send') throw new Error(`hub sent nothing: ${events.map((x) => x.type).join(',')}`);
-  return e.message;
-}
-
-function sensorSend(events: readonly SensorEvent[]): Uint8Array {
-  const e = events.find((x) => x.type === 'send');
-  if (e?.type !== 'send') throw new Error(`sensor sent nothing: ${events.map((x) => x.type).join(',')}`);
-  return e.message;
-}
 
 interface Transcripts {
   readonly pair1: Uint8Array;
@@ -130,23 +72,23 @@ function honest(): Transcripts {
   if (transcripts) return transcripts;
   const hub = newHub('pair');
   const sensor = newSensor('pair');
-  const pair1 = hubSend(hub.pair(utf8(fx.identity.passcode), NOW));
-  const pair2 = sensorSend(sensor.receive(pair1, NOW));
-  const pair3 = hubSend(hub.receive(pair2, NOW));
+  const pair1 = sendOf(hub.pair(utf8(fx.identity.passcode), NOW));
+  const pair2 = sendOf(sensor.receive(pair1, NOW));
+  const pair3 = sendOf(hub.receive(pair2, NOW));
   expect(sensor.receive(pair3, NOW).map((e) => e.type)).toEqual(['open']);
   const pairStatus = seal(sensor, STATUS, NOW);
   expect(hub.receive(pairStatus, NOW).map((e) => e.type)).toEqual(['bonded', 'open', 'app']);
 
   const kkHub = newHub('kk');
   const kkSensor = newSensor('kk');
-  const kk1 = hubSend(kkHub.reconnect(fx.identity.staticKey.publicKey, NOW));
-  const kk2 = sensorSend(kkSensor.receive(kk1, NOW));
+  const kk1 = sendOf(kkHub.reconnect(fx.identity.staticKey.publicKey, NOW));
+  const kk2 = sendOf(kkSensor.receive(kk1, NOW));
   expect(kkHub.receive(kk2, NOW)).toEqual([{ type: 'open', rekeyed: false }]);
   const kkStatus = seal(kkSensor, STATUS, NOW);
-  const kkHubFrame = hubSend(kkHub.send({ type: 'ack', upTo: 5 }, NOW));
+  const kkHubFrame = sendOf(kkHub.send({ type: 'ack', upTo: 5 }, NOW));
 
   const oldHub = newHub('kk-old');
-  const oldKk2 = sensorSend(newSensor('kk-old').receive(hubSend(oldHub.reconnect(fx.identity.staticKey.publicKey, NOW)), NOW));
+  const oldKk2 = sendOf(newSensor('kk-old').receive(sendOf(oldHub.reconnect(fx.identity.staticKey.publicKey, NOW)), NOW));
   transcripts = { pair1, pair2, pair3, pairStatus, kk1, kk2, kkStatus, kkHubFrame, oldKk2 };
   return transcripts;
 }
@@ -296,8 +238,8 @@ function openPeers(): OpenPeers {
   const seed = `open-${openCount++}`;
   const hub = newHub(seed);
   const sensor = newSensor(seed);
-  const kk1 = hubSend(hub.reconnect(fx.identity.staticKey.publicKey, NOW));
-  const kk2 = sensorSend(sensor.receive(kk1, NOW));
+  const kk1 = sendOf(hub.reconnect(fx.identity.staticKey.publicKey, NOW));
+  const kk2 = sendOf(sensor.receive(kk1, NOW));
   expect(hub.receive(kk2, NOW)).toEqual([{ type: 'open', rekeyed: false }]);
   expect(hub.receive(seal(sensor, STATUS, NOW), NOW).map((e) => e.type)).toEqual(['app']);
   return { hub, sensor, kk1, kk2 };
@@ -321,7 +263,7 @@ describe('HubChannel.receive under arbitrary input', () => {
         const hub = newHub('pair');
         feed((m) => hub.receive(m, NOW), inputs, sources, HUB_EVENT_TYPES, (e) => isSecurity(e, 'unexpected-message'));
         expect(hub.state).toBe('idle');
-        expect(equalBytes(hubSend(hub.pair(utf8(fx.identity.passcode), NOW)), h.pair1)).toBe(true);
+        expect(equalBytes(sendOf(hub.pair(utf8(fx.identity.passcode), NOW)), h.pair1)).toBe(true);
       }),
       { numRuns: RUNS, seed: 11 },
     );
@@ -333,7 +275,7 @@ describe('HubChannel.receive under arbitrary input', () => {
     fc.assert(
       fc.property(inputsArb, (inputs) => {
         const hub = newHub('pair');
-        expect(equalBytes(hubSend(hub.pair(utf8(fx.identity.passcode), NOW)), h.pair1)).toBe(true);
+        expect(equalBytes(sendOf(hub.pair(utf8(fx.identity.passcode), NOW)), h.pair1)).toBe(true);
         // (Once it has read an undetectably altered PAIR_2 it is confirming, and frames are refused.)
         const events = feed((m) => hub.receive(m, NOW), inputs, sources, HUB_EVENT_TYPES, (e) =>
           isSecurity(e, 'unexpected-message', 'frame-rejected', 'replay-rejected') ||
@@ -342,7 +284,7 @@ describe('HubChannel.receive under arbitrary input', () => {
         );
         if (hub.state === 'pairing') {
           expect(events.some((e) => e.type === 'send' || e.type === 'failed')).toBe(false);
-          expect(equalBytes(hubSend(hub.receive(h.pair2, NOW)), h.pair3)).toBe(true);
+          expect(equalBytes(sendOf(hub.receive(h.pair2, NOW)), h.pair3)).toBe(true);
           expect(hub.receive(h.pairStatus, NOW).map((e) => e.type)).toEqual(['bonded', 'open', 'app']);
         } else if (hub.state === 'confirming') {
           // It read an altered PAIR_2 (e.g. another Yb): its keys are not the sensor's.
@@ -364,7 +306,7 @@ describe('HubChannel.receive under arbitrary input', () => {
       fc.property(inputsArb, (inputs) => {
         const hub = newHub('pair');
         hub.pair(utf8(fx.identity.passcode), NOW);
-        expect(equalBytes(hubSend(hub.receive(h.pair2, NOW)), h.pair3)).toBe(true);
+        expect(equalBytes(sendOf(hub.receive(h.pair2, NOW)), h.pair3)).toBe(true);
         expect(hub.state).toBe('confirming');
         feed((m) => hub.receive(m, NOW), inputs, sources, HUB_EVENT_TYPES, (e) =>
           isSecurity(e, 'unexpected-message', 'frame-rejected', 'replay-rejected') || (e.type === 'failed' && e.failure.kind === 'pairing-failed'),
@@ -382,7 +324,7 @@ describe('HubChannel.receive under arbitrary input', () => {
     fc.assert(
       fc.property(inputsArb, (inputs) => {
         const hub = newHub('kk');
-        expect(equalBytes(hubSend(hub.reconnect(fx.identity.staticKey.publicKey, NOW)), h.kk1)).toBe(true);
+        expect(equalBytes(sendOf(hub.reconnect(fx.identity.staticKey.publicKey, NOW)), h.kk1)).toBe(true);
         feed((m) => hub.receive(m, NOW), inputs, sources, HUB_EVENT_TYPES, (e) =>
           isSecurity(e, 'unexpected-message') || (e.type === 'failed' && e.failure.kind === 'reconnect-failed'),
         );
@@ -406,7 +348,7 @@ describe('HubChannel.receive under arbitrary input', () => {
           const delivered = seal(p.sensor, { ...STATUS, held: 1 } as AppMessage, NOW);
           expect(appOf(p.hub.receive(delivered, NOW))).toMatchObject({ type: 'status', held: 1 });
           const held = seal(p.sensor, { ...STATUS, held: 2 } as AppMessage, NOW);
-          const own = hubSend(p.hub.send({ type: 'ack', upTo: 1 }, NOW));
+          const own = sendOf(p.hub.send({ type: 'ack', upTo: 1 }, NOW));
           const sources: Sources = {
             mutable: [held, held, own, delivered],
             replayable: [delivered, own, p.kk1, p.kk2, h.kk2, h.pair2, FAIL, h.kkStatus],
@@ -418,7 +360,7 @@ describe('HubChannel.receive under arbitrary input', () => {
           expect(appOf(p.hub.receive(held, NOW))).toMatchObject({ type: 'status', held: 2 });
           expect(appOf(p.sensor.receive(own, NOW))).toEqual({ type: 'ack', upTo: 1 });
           expect(appOf(p.hub.receive(seal(p.sensor, { ...STATUS, held: 3 } as AppMessage, NOW), NOW))).toMatchObject({ held: 3 });
-          expect(appOf(p.sensor.receive(hubSend(p.hub.send({ type: 'ack', upTo: 3 }, NOW)), NOW))).toEqual({ type: 'ack', upTo: 3 });
+          expect(appOf(p.sensor.receive(sendOf(p.hub.send({ type: 'ack', upTo: 3 }, NOW)), NOW))).toEqual({ type: 'ack', upTo: 3 });
         });
       }),
       { numRuns: RUNS, seed: 15 },
@@ -435,7 +377,7 @@ describe('SensorChannel.receive under arbitrary input', () => {
     let run = 0;
     fc.assert(
       fc.property(inputsArb, (inputs) => {
-        const policy = recordingPolicy();
+        const policy = recordingPolicy(fx);
         const sensor = newSensor(`idle-${run++}`, policy);
         feed((m) => sensor.receive(m, NOW), inputs, sources, SENSOR_EVENT_TYPES, (e) =>
           isSecurity(e, 'unexpected-message') ||
@@ -449,7 +391,7 @@ describe('SensorChannel.receive under arbitrary input', () => {
         expect(sensor.state).toBe('idle');
         const answer = sensor.receive(h.kk1, AFTER_TIMEOUT);
         expect(answer.map((e) => e.type)).toEqual(['send', 'open']);
-        expect(sensorSend(answer)[0]).toBe(MessageKind.Kk2);
+        expect(sendOf(answer)[0]).toBe(MessageKind.Kk2);
         expect(policy.calls.filter((c) => c === 'reconnected')).toEqual(['reconnected']);
       }),
       { numRuns: HANDSHAKE_RUNS, seed: 21 },
@@ -463,9 +405,9 @@ describe('SensorChannel.receive under arbitrary input', () => {
     const sources: Sources = { mutable: [h.pair3, h.pair3, h.pair1, h.kk1, h.kkHubFrame], replayable: [h.pair2, h.pair1, h.kkHubFrame, FAIL, h.kk2] };
     fc.assert(
       fc.property(inputsArb, (inputs) => {
-        const policy = recordingPolicy();
+        const policy = recordingPolicy(fx);
         const sensor = newSensor('pair', policy);
-        expect(equalBytes(sensorSend(sensor.receive(h.pair1, NOW)), h.pair2)).toBe(true);
+        expect(equalBytes(sendOf(sensor.receive(h.pair1, NOW)), h.pair2)).toBe(true);
         const events = feed((m) => sensor.receive(m, NOW), inputs, sources, SENSOR_EVENT_TYPES, (e) =>
           isSecurity(e, 'unexpected-message') ||
           e.type === 'handshake-failed' ||
@@ -492,9 +434,9 @@ describe('SensorChannel.receive under arbitrary input', () => {
     fc.assert(
       fc.property(inputsArb, (inputs) => {
         withPeers((p) => {
-          const delivered = hubSend(p.hub.send({ type: 'ack', upTo: 1 }, NOW));
+          const delivered = sendOf(p.hub.send({ type: 'ack', upTo: 1 }, NOW));
           expect(appOf(p.sensor.receive(delivered, NOW))).toEqual({ type: 'ack', upTo: 1 });
-          const held = hubSend(p.hub.send({ type: 'ack', upTo: 2 }, NOW));
+          const held = sendOf(p.hub.send({ type: 'ack', upTo: 2 }, NOW));
           const own = seal(p.sensor, STATUS, NOW);
           const sources: Sources = {
             mutable: [held, held, own, delivered, p.kk1],
@@ -506,7 +448,7 @@ describe('SensorChannel.receive under arbitrary input', () => {
           expect(p.sensor.state).toBe('open');
           expect(appOf(p.sensor.receive(held, NOW))).toEqual({ type: 'ack', upTo: 2 });
           expect(appOf(p.hub.receive(own, NOW))).toMatchObject({ type: 'status' });
-          expect(appOf(p.sensor.receive(hubSend(p.hub.send({ type: 'ack', upTo: 3 }, NOW)), NOW))).toEqual({ type: 'ack', upTo: 3 });
+          expect(appOf(p.sensor.receive(sendOf(p.hub.send({ type: 'ack', upTo: 3 }, NOW)), NOW))).toEqual({ type: 'ack', upTo: 3 });
           expect(appOf(p.hub.receive(seal(p.sensor, { ...STATUS, held: 4 } as AppMessage, NOW), NOW))).toMatchObject({ held: 4 });
         });
       }),
@@ -520,46 +462,20 @@ describe('SensorChannel.receive under arbitrary input', () => {
 const MTU = 247;
 const CHUNK = chunkSizeForMtu(MTU);
 
-interface SessionRig {
-  readonly hub: HubSession;
-  readonly connection: SensorConnection;
-  readonly device: SensorDevice;
-  readonly outputs: HubOutput[];
-  readonly stored: Set<number>;
-  apply(outputs: readonly HubOutput[]): void;
-  settle(): void;
-}
-
 let rigCount = 0;
 
-function sessionRig(): SessionRig {
-  const random = deterministicRandom(`fuzz/rig-${rigCount++}`);
-  const device = new SensorDevice({ identity: fx.identity, random, clock: () => NOW, storeCapacity: 100_000 });
-  const connection = device.connect(MTU);
-  const hub = new HubSession({ identity: fx.hubKey, trustStore: fx.trustStore, random, hubLabel: HUB_LABEL, chunkSize: CHUNK });
-  const outputs: HubOutput[] = [];
-  const stored = new Set<number>();
-  const apply = (outs: readonly HubOutput[]): void => {
-    for (const out of outs) {
-      if (out.type === 'write') {
-        connection.receiveFragment(out.fragment);
-        continue;
-      }
-      outputs.push(out);
-      if (out.type === 'store') {
-        for (const r of out.records) stored.add(r.seq);
-        apply(hub.committed(out.records.map((r) => r.seq), NOW));
-      }
-    }
-  };
-  const settle = (): void => {
-    for (let f = connection.takeFragment(); f !== undefined; f = connection.takeFragment()) apply(hub.receiveFragment(f, NOW));
-  };
-  device.policy.openWindow(NOW);
-  apply(hub.pair(utf8(fx.identity.passcode), NOW));
-  settle();
-  expect(hub.isOpen).toBe(true);
-  return { hub, connection, device, outputs, stored, apply, settle };
+/** A fresh session rig on the fixture's sensor and hub, with its own randomness. */
+function openRig(): SessionRig {
+  return sessionRig({
+    identity: fx.identity,
+    trustStore: fx.trustStore,
+    hubKey: fx.hubKey,
+    random: deterministicRandom(`fuzz/rig-${rigCount++}`),
+    nowMs: NOW,
+    storeCapacity: 100_000,
+    attMtu: MTU,
+    hubLabel: HUB_LABEL,
+  });
 }
 
 type FragmentInput =
@@ -588,7 +504,7 @@ function measurement(i: number): Measurement {
 describe('HubSession.receiveFragment under arbitrary fragments', () => {
   it('an open session: only security outputs, never a throw; the held-back genuine fragment and the session (both ways) still work', () => {
     const h = honest();
-    const withRig = shared(sessionRig);
+    const withRig = shared(openRig);
     const garbageFragmenter = new Fragmenter(CHUNK);
     fc.assert(
       fc.property(fc.array(fragmentInputArb, { minLength: 1, maxLength: 12 }), (inputs) => {

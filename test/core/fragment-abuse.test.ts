@@ -11,16 +11,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../../src/core/bytes.js';
 import { chunkSizeForMtu, FRAGMENT_HEADER_LEN, MAX_MESSAGE, MessageKind, Reassembler, REASSEMBLY_TIMEOUT_MS } from '../../src/core/framing.js';
-import { HubSession, type HubOutput } from '../../src/core/hub-session.js';
-import { x25519KeyPair } from '../../src/core/primitives.js';
-import { MDC } from '../../src/core/readings.js';
-import { TrustStore } from '../../src/core/trust-store.js';
-import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
-import { createManufacturerCa, manufactureDevice } from '../../sensor/identity.js';
-import type { Measurement } from '../../sensor/record-store.js';
+import type { HubOutput } from '../../src/core/hub-session.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
+import { heartRates, manufacturedSensor, sessionRig, type SessionRig } from '../support/fixtures.js';
 import { seededUnit } from '../support/sim.js';
 
 const START = Date.UTC(2026, 10, 28, 8, 0, 0);
@@ -29,59 +23,13 @@ const CHUNK = chunkSizeForMtu(MTU);
 /** §2.1: the sensor's data queue holds at most 64 fragments. */
 const DATA_QUEUE_LIMIT = 64;
 
-interface Rig {
-  readonly device: SensorDevice;
-  readonly connection: SensorConnection;
-  readonly hub: HubSession;
-  readonly clock: { now: number };
-  /** Every hub output that is not a write (writes go to the sensor). */
-  readonly outputs: HubOutput[];
-  readonly stored: Set<number>;
-  /** Applies hub outputs: writes to the sensor, commits at once. */
-  apply(outputs: readonly HubOutput[]): void;
-  /** Moves sensor fragments to the hub until nothing is queued. */
-  settle(): void;
-}
-
-function rig(seed: string): Rig {
+/** A rig on a sensor and hub key of their own, all from `seed`: paired, open and bonded. */
+function rig(seed: string): SessionRig {
   const random = deterministicRandom(seed);
-  const ca = createManufacturerCa('Vitalock Medical', random);
-  const identity = manufactureDevice({ ca, random, nowMs: START });
-  const clock = { now: START };
-  const device = new SensorDevice({ identity, random, clock: () => clock.now, storeCapacity: 50_000 });
-  const connection = device.connect(MTU);
-  const hub = new HubSession({
-    identity: x25519KeyPair(random),
-    trustStore: new TrustStore([{ name: ca.name, publicKey: ca.publicKey }]),
-    random,
-    hubLabel: 'Ward 3 tablet',
-    chunkSize: CHUNK,
-  });
-  const outputs: HubOutput[] = [];
-  const stored = new Set<number>();
-  const apply = (outs: readonly HubOutput[]): void => {
-    for (const out of outs) {
-      if (out.type === 'write') {
-        connection.receiveFragment(out.fragment);
-        continue;
-      }
-      outputs.push(out);
-      if (out.type === 'store') {
-        for (const r of out.records) stored.add(r.seq);
-        apply(hub.committed(out.records.map((r) => r.seq), clock.now));
-      }
-    }
-  };
-  const settle = (): void => {
-    for (let f = connection.takeFragment(); f !== undefined; f = connection.takeFragment()) apply(hub.receiveFragment(f, clock.now));
-  };
-  const r: Rig = { device, connection, hub, clock, outputs, stored, apply, settle };
-  device.policy.openWindow(clock.now);
-  apply(hub.pair(utf8(identity.passcode), clock.now));
-  settle();
-  expect(hub.isOpen).toBe(true);
-  expect(connection.isOpen).toBe(true);
-  expect(outputs.some((o) => o.type === 'bonded')).toBe(true);
+  const { identity, trustStore } = manufacturedSensor(random, START);
+  const r = sessionRig({ identity, trustStore, random, nowMs: START, storeCapacity: 50_000, attMtu: MTU });
+  expect(r.connection.isOpen).toBe(true);
+  expect(r.outputs.some((o) => o.type === 'bonded')).toBe(true);
   return r;
 }
 
@@ -102,18 +50,8 @@ function fragment(seq: number, index: number, count: number, chunk: Uint8Array |
   return out;
 }
 
-function heartRates(startIndex: number, count: number, t0: number): Measurement[] {
-  return Array.from({ length: count }, (_, i) => ({
-    timeMs: t0 + (startIndex + i) * 10,
-    code: MDC.ECG_HEART_RATE,
-    unit: MDC.DIM_BEAT_PER_MIN,
-    flags: 0,
-    value: { kind: 1, value: { mantissa: 40 + ((startIndex + i) % 140), exponent: 0 } },
-  })) as Measurement[];
-}
-
 /** The real session still works both ways: a hub request answered, readings stored and acknowledged. */
-function expectSessionWorks(r: Rig, readings: number): void {
+function expectSessionWorks(r: SessionRig, readings: number): void {
   const before = r.outputs.filter((o) => o.type === 'status').length;
   r.apply(r.hub.send({ type: 'status-req' }, r.clock.now));
   r.settle();
@@ -144,7 +82,7 @@ interface Side {
   push(fragment: Uint8Array): readonly unknown[];
 }
 
-function sides(r: Rig): Side[] {
+function sides(r: SessionRig): Side[] {
   return [
     {
       name: 'sensor',

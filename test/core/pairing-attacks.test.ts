@@ -13,14 +13,14 @@ import { SID_LEN } from '../../src/core/pairing.js';
 import { aeadOpen, aeadSeal, hkdfSha256, noiseNonce, sha256, x25519KeyPair, type KeyPair } from '../../src/core/primitives.js';
 import { MDC } from '../../src/core/readings.js';
 import { FAIL_MESSAGE, SensorChannel, type SensorEvent, type SensorPolicy } from '../../src/core/sensor-channel.js';
-import { issueRevocationList } from '../../src/core/trust-store.js';
+import { issueRevocationList, type TrustStore } from '../../src/core/trust-store.js';
 import { FIRST_LOCKOUT_MS, FREE_ATTEMPTS } from '../../sensor/pairing-policy.js';
 import { manufactureDevice, createManufacturerCa, type DeviceIdentity } from '../../sensor/identity.js';
 import type { Measurement } from '../../sensor/record-store.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
+import { manufacturedSensor, pairInWorld } from '../support/fixtures.js';
 import { makeWorld, type World } from '../support/world.js';
 import { TestHub } from '../support/test-hub.js';
-import { TrustStore } from '../../src/core/trust-store.js';
 
 const NOW = Date.UTC(2026, 10, 28, 8, 0, 0);
 
@@ -59,15 +59,11 @@ interface Bench {
   readonly random: ReturnType<typeof deterministicRandom>;
 }
 
+/** A sensor, its trust store and one hub key from `seed`; hub and sensor go on drawing from the same `random`. */
 function bench(seed: string): Bench {
   const random = deterministicRandom(seed);
-  const ca = createManufacturerCa('Vitalock Medical', random);
-  return {
-    identity: manufactureDevice({ ca, random, nowMs: NOW }),
-    trustStore: new TrustStore([{ name: ca.name, publicKey: ca.publicKey }]),
-    hubKey: x25519KeyPair(random),
-    random,
-  };
+  const { identity, trustStore } = manufacturedSensor(random, NOW);
+  return { identity, trustStore, hubKey: x25519KeyPair(random), random };
 }
 
 function policyAllowing(prs: Uint8Array | undefined, log: string[] = []): SensorPolicy {
@@ -405,10 +401,7 @@ describe('forged and untrusted sensors are refused with the reason (§6.3)', () 
 describe('impostor hubs and parallel sessions', () => {
   function pairedWorld(seed: string): World {
     const world = makeWorld({ seed, storeCapacity: 50_000 });
-    world.device.policy.openWindow(world.sim.now());
-    world.connect();
-    world.hub.pair(world.identity.passcode);
-    expect(world.sim.run(world.sim.now() + 3_000, () => world.hub.isOpen)).toBe(true);
+    pairInWorld(world, 3_000);
     return world;
   }
 

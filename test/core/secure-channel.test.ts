@@ -4,41 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deviceIdHex } from '../../src/core/certificate.js';
-import { MDC, encodeRecordBytes, type ReadingRecord } from '../../src/core/readings.js';
-import type { Measurement } from '../../sensor/record-store.js';
+import { encodeRecordBytes, type ReadingRecord } from '../../src/core/readings.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
+import { heartRates, pairInWorld, reconnectInWorld } from '../support/fixtures.js';
 import { LossyLink } from '../support/lossy-link.js';
 import { TestHub } from '../support/test-hub.js';
-import { makeWorld, type World } from '../support/world.js';
-
-function pairInWorld(world: World): void {
-  const { sim, device, hub, identity } = world;
-  device.policy.openWindow(sim.now());
-  world.connect();
-  hub.pair(identity.passcode);
-  expect(sim.run(sim.now() + 5_000, () => hub.isOpen)).toBe(true);
-}
-
-/** Heart-rate readings whose value is derived from their index, so every value is checkable. */
-function heartRates(startIndex: number, count: number, t0: number): Measurement[] {
-  const out: Measurement[] = [];
-  for (let i = 0; i < count; i++) {
-    const n = startIndex + i;
-    out.push({
-      timeMs: t0 + n * 10,
-      code: MDC.ECG_HEART_RATE,
-      unit: MDC.DIM_BEAT_PER_MIN,
-      flags: 0,
-      value: { kind: 1, value: { mantissa: 40 + (n % 140), exponent: 0 } },
-    } as Measurement);
-  }
-  return out;
-}
+import { makeWorld } from '../support/world.js';
 
 describe('secure channel end to end', () => {
   it('pairs with the right code, bonds both sides, then reconnects with KK', () => {
     const world = makeWorld({ seed: 'pair-then-kk' });
-    const { sim, hub, device, identity } = world;
+    const { hub, device, identity } = world;
     pairInWorld(world);
     const bond = hub.bonds.get(deviceIdHex(identity.deviceId));
     expect(bond).toBeDefined();
@@ -48,9 +24,7 @@ describe('secure channel end to end', () => {
     expect(hub.statuses.length).toBeGreaterThan(0);
 
     // A new connection (the old one is cut): reconnect with Noise_KK on the bond.
-    world.connect();
-    hub.reconnect(bond!);
-    expect(sim.run(sim.now() + 5_000, () => hub.isOpen)).toBe(true);
+    reconnectInWorld(world, bond!);
     expect(hub.failures).toEqual([]);
     expect(hub.opened).toBe(2);
   });

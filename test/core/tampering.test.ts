@@ -12,72 +12,32 @@
  */
 import { describe, expect, it } from 'vitest';
 import { equalBytes, utf8 } from '../../src/core/bytes.js';
-import { deviceIdHex } from '../../src/core/certificate.js';
 import { MessageKind } from '../../src/core/framing.js';
 import { HubChannel, type HubEvent, type HubFailure } from '../../src/core/hub-channel.js';
 import type { AppMessage } from '../../src/core/messages.js';
 import { acceptReconnect, HANDSHAKE_TIMEOUT_MS, HubReconnect, type SessionKeys } from '../../src/core/pairing.js';
-import { x25519KeyPair, type KeyPair } from '../../src/core/primitives.js';
-import { MDC } from '../../src/core/readings.js';
-import { SensorChannel, type SensorEvent, type SensorPolicy } from '../../src/core/sensor-channel.js';
+import { SensorChannel, type SensorEvent } from '../../src/core/sensor-channel.js';
 import { REJECT_AFTER_MS, REKEY_AFTER_MS, TransportSession } from '../../src/core/transport.js';
-import { TrustStore } from '../../src/core/trust-store.js';
 import type { DeviceEvent } from '../../sensor/device.js';
-import { createManufacturerCa, manufactureDevice, type DeviceIdentity } from '../../sensor/identity.js';
-import type { Measurement } from '../../sensor/record-store.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
-import { makeWorld, type World } from '../support/world.js';
+import {
+  channelFixture,
+  heartRates,
+  pairInWorld,
+  reconnectInWorld,
+  recordingPolicy,
+  seal,
+  sendOf,
+  type ChannelFixture,
+  type RecordingPolicy,
+} from '../support/fixtures.js';
+import { makeWorld } from '../support/world.js';
 
 const NOW = Date.UTC(2026, 10, 28, 8, 0, 0);
 const HUB_LABEL = 'Ward 3 tablet';
 const AFTER_TIMEOUT = NOW + HANDSHAKE_TIMEOUT_MS + 1;
 
 // ── fixtures ────────────────────────────────────────────────────────────────────────────────────
-
-interface Fixture {
-  readonly identity: DeviceIdentity;
-  readonly trustStore: TrustStore;
-  readonly hubKey: KeyPair;
-  /** Another bonded hub, tried first by KK (§5: the sensor tries each bond). */
-  readonly otherHubKey: KeyPair;
-}
-
-function fixture(seed: string): Fixture {
-  const random = deterministicRandom(`fixture/${seed}`);
-  const ca = createManufacturerCa('Vitalock Medical', random);
-  return {
-    identity: manufactureDevice({ ca, random, nowMs: NOW }),
-    trustStore: new TrustStore([{ name: ca.name, publicKey: ca.publicKey }]),
-    hubKey: x25519KeyPair(random),
-    otherHubKey: x25519KeyPair(random),
-  };
-}
-
-/** A SensorPolicy stub: always lets pairing proceed with the passcode's PRS, and records every call. */
-interface RecordingPolicy extends SensorPolicy {
-  readonly calls: string[];
-  count(name: keyof SensorPolicy): number;
-}
-
-function recordingPolicy(fx: Fixture): RecordingPolicy {
-  const calls: string[] = [];
-  const prs = utf8(fx.identity.passcode);
-  return {
-    calls,
-    count: (name) => calls.filter((c) => c === name).length,
-    beginPairingAttempt: () => {
-      calls.push('beginPairingAttempt');
-      return prs.slice();
-    },
-    pairingAttemptFailed: () => void calls.push('pairingAttemptFailed'),
-    paired: () => void calls.push('paired'),
-    bondedHubKeys: () => {
-      calls.push('bondedHubKeys');
-      return [fx.otherHubKey.publicKey, fx.hubKey.publicKey];
-    },
-    reconnected: () => void calls.push('reconnected'),
-  };
-}
 
 interface Peers {
   readonly hub: HubChannel;
@@ -86,7 +46,7 @@ interface Peers {
 }
 
 /** A hub and a sensor; the same `run` name gives the same randomness, hence the same messages. */
-function peers(fx: Fixture, run: string): Peers {
+function peers(fx: ChannelFixture, run: string): Peers {
   const policy = recordingPolicy(fx);
   return {
     hub: new HubChannel({ identity: fx.hubKey, trustStore: fx.trustStore, random: deterministicRandom(`hub/${run}`), hubLabel: HUB_LABEL }),
@@ -174,19 +134,6 @@ function at(index: number, replacement: Uint8Array): Intercept {
   return (m, i) => (i === index ? replacement : m.bytes);
 }
 
-/** The sensor's frame for `message` (its session must not have expired). */
-function seal(sensor: SensorChannel, message: AppMessage, nowMs: number = NOW): Uint8Array {
-  const frame = sensor.send(message, nowMs);
-  if (frame === undefined) throw new Error('the sensor’s session has expired');
-  return frame;
-}
-
-function sendOf(events: readonly HubEvent[]): Uint8Array {
-  const send = events.find((e) => e.type === 'send');
-  if (send?.type !== 'send') throw new Error(`no send among ${events.map((e) => e.type).join(', ')}`);
-  return send.message;
-}
-
 function flip(bytes: Uint8Array, index: number, bit: number): Uint8Array {
   const out = bytes.slice();
   out[index] = (out[index] as number) ^ (1 << bit);
@@ -200,16 +147,27 @@ function truncations(length: number): number[] {
     .sort((a, b) => a - b);
 }
 
+/** An altered copy of a message, and what was done to it. */
+interface Variant {
+  readonly label: string;
+  readonly bytes: Uint8Array;
+}
+
+/** The message cut to each of `truncations(bytes.length)`. */
+function truncated(bytes: Uint8Array): Variant[] {
+  return truncations(bytes.length).map((n) => ({ label: `truncated to ${n}`, bytes: bytes.slice(0, n) }));
+}
+
 /** Every byte position, one bit each (bit = position mod 8); every bit of the kind byte. */
-function bitFlips(bytes: Uint8Array): { label: string; bytes: Uint8Array }[] {
-  const out: { label: string; bytes: Uint8Array }[] = [];
+function bitFlips(bytes: Uint8Array): Variant[] {
+  const out: Variant[] = [];
   for (let bit = 0; bit < 8; bit++) out.push({ label: `byte 0 bit ${bit}`, bytes: flip(bytes, 0, bit) });
   for (let i = 1; i < bytes.length; i++) out.push({ label: `byte ${i} bit ${i % 8}`, bytes: flip(bytes, i, i % 8) });
   return out;
 }
 
 /** X25519 ignores the top bit of a u-coordinate (RFC 7748 §5): flipping it must still be caught. */
-function highBitFlips(bytes: Uint8Array, keyOffsets: readonly number[]): { label: string; bytes: Uint8Array }[] {
+function highBitFlips(bytes: Uint8Array, keyOffsets: readonly number[]): Variant[] {
   return keyOffsets.map((offset) => ({ label: `key at ${offset}: top bit`, bytes: flip(bytes, offset + 31, 7) }));
 }
 
@@ -264,20 +222,46 @@ function refusalProblems(p: Peers, t: Transcript, handshake: HandshakeKind, kind
 // ── tests ───────────────────────────────────────────────────────────────────────────────────────
 
 describe('tampered handshake messages are refused, create no bond and throw nothing', () => {
-  const fx = fixture('handshake-tamper');
+  const fx = channelFixture('fixture/handshake-tamper', NOW);
+
+  /** The hub's first events of the handshake: PAIR_1, or KK_1. */
+  function start(p: Peers, handshake: HandshakeKind): readonly HubEvent[] {
+    return handshake === 'pairing' ? p.hub.pair(utf8(fx.identity.passcode), NOW) : p.hub.reconnect(fx.identity.staticKey.publicKey, NOW);
+  }
 
   /** The honest pairing, recorded: PAIR_1, PAIR_2, PAIR_3, STATUS. */
   function honestPairing(run: string): { p: Peers; t: Transcript } {
     const p = peers(fx, run);
-    const t = converse(p, p.hub.pair(utf8(fx.identity.passcode), NOW));
-    return { p, t };
+    return { p, t: converse(p, start(p, 'pairing')) };
   }
 
   /** The honest reconnection, recorded: KK_1, KK_2, STATUS. */
   function honestReconnect(run: string): { p: Peers; t: Transcript } {
     const p = peers(fx, run);
-    const t = converse(p, p.hub.reconnect(fx.identity.staticKey.publicKey, NOW));
-    return { p, t };
+    return { p, t: converse(p, start(p, 'reconnect')) };
+  }
+
+  /**
+   * Runs the handshake once per case, on the honest run's seed ('pair' or 'kk'), with wire message
+   * `index` replaced by the case's bytes; returns every refusal problem and whatever `more` reports
+   * (`false` for none), each labelled with its case.
+   */
+  function tamperedProblems(
+    handshake: HandshakeKind,
+    index: number,
+    honest: Uint8Array,
+    cases: readonly Variant[],
+    more: (p: Peers, t: Transcript, intact: boolean) => (string | false)[] = () => [],
+  ): string[] {
+    const problems: string[] = [];
+    for (const c of cases) {
+      const p = peers(fx, handshake === 'pairing' ? 'pair' : 'kk');
+      const t = converse(p, start(p, handshake), at(index, c.bytes));
+      const intact = c.bytes.length > 0 && c.bytes[0] === honest[0];
+      for (const problem of refusalProblems(p, t, handshake, intact)) problems.push(`${c.label}: ${problem}`);
+      for (const problem of more(p, t, intact)) if (problem !== false) problems.push(`${c.label}: ${problem}`);
+    }
+    return problems;
   }
 
   it('the untampered handshakes succeed and are reproducible (the baseline the other tests alter)', () => {
@@ -308,18 +292,8 @@ describe('tampered handshake messages are refused, create no bond and throw noth
     const honest = honestPairing('pair').t.offered[0]!.bytes;
     expect(honest.length).toBe(97);
     // sid 1..16, Ya 17..48, e 49..80, tag 81..96.
-    const cases = [
-      ...bitFlips(honest),
-      ...highBitFlips(honest, [17, 49]),
-      ...truncations(honest.length).map((n) => ({ label: `truncated to ${n}`, bytes: honest.slice(0, n) })),
-    ];
-    const problems: string[] = [];
-    for (const c of cases) {
-      const p = peers(fx, 'pair');
-      const t = converse(p, p.hub.pair(utf8(fx.identity.passcode), NOW), at(0, c.bytes));
-      const intact = c.bytes.length > 0 && c.bytes[0] === honest[0];
-      for (const problem of refusalProblems(p, t, 'pairing', intact)) problems.push(`${c.label}: ${problem}`);
-    }
+    const cases = [...bitFlips(honest), ...highBitFlips(honest, [17, 49]), ...truncated(honest)];
+    const problems = tamperedProblems('pairing', 0, honest, cases);
     expect(problems).toEqual([]);
   });
 
@@ -328,11 +302,7 @@ describe('tampered handshake messages are refused, create no bond and throw noth
     const pair1 = honest.t.offered[0]!.bytes;
     const pair2 = honest.t.offered[1]!.bytes;
     // Yb 1..32, e 33..64, encrypted s 65..112, encrypted certificate after.
-    const cases = [
-      ...bitFlips(pair2),
-      ...highBitFlips(pair2, [1, 33]),
-      ...truncations(pair2.length).map((n) => ({ label: `truncated to ${n}`, bytes: pair2.slice(0, n) })),
-    ];
+    const cases = [...bitFlips(pair2), ...highBitFlips(pair2, [1, 33]), ...truncated(pair2)];
     const problems: string[] = [];
     for (const c of cases) {
       // Only the hub reads PAIR_2; a sensor (same seed, so the same PAIR_2) is brought in only
@@ -365,62 +335,36 @@ describe('tampered handshake messages are refused, create no bond and throw noth
 
   it('PAIR_3 with any single bit flipped, or truncated, fails the pairing: the sensor answers FAIL', () => {
     const honest = honestPairing('pair').t.offered[2]!.bytes;
-    const cases = [...bitFlips(honest), ...truncations(honest.length).map((n) => ({ label: `truncated to ${n}`, bytes: honest.slice(0, n) }))];
-    const problems: string[] = [];
-    for (const c of cases) {
-      const p = peers(fx, 'pair');
-      const t = converse(p, p.hub.pair(utf8(fx.identity.passcode), NOW), at(2, c.bytes));
-      const intact = c.bytes.length > 0 && c.bytes[0] === honest[0];
-      for (const problem of refusalProblems(p, t, 'pairing', intact)) problems.push(`${c.label}: ${problem}`);
-      if (intact && !t.offered.some((m) => m.from === 'sensor' && m.bytes.length === 1 && m.bytes[0] === MessageKind.Fail)) {
-        problems.push(`${c.label}: the sensor did not answer FAIL`);
-      }
-      if (t.sensorEvents.some((e) => e.type === 'open')) problems.push(`${c.label}: the sensor opened a session`);
-    }
+    const cases = [...bitFlips(honest), ...truncated(honest)];
+    const problems = tamperedProblems('pairing', 2, honest, cases, (_p, t, intact) => [
+      intact && !t.offered.some((m) => m.from === 'sensor' && m.bytes.length === 1 && m.bytes[0] === MessageKind.Fail) && 'the sensor did not answer FAIL',
+      t.sensorEvents.some((e) => e.type === 'open') && 'the sensor opened a session',
+    ]);
     expect(problems).toEqual([]);
   });
 
   it('KK_1 with any single bit flipped, or truncated, fails the reconnection: the sensor answers FAIL and opens nothing', () => {
     const honest = honestReconnect('kk').t.offered[0]!.bytes;
     expect(honest.length).toBe(49);
-    const cases = [
-      ...bitFlips(honest),
-      ...highBitFlips(honest, [1]),
-      ...truncations(honest.length).map((n) => ({ label: `truncated to ${n}`, bytes: honest.slice(0, n) })),
-    ];
-    const problems: string[] = [];
-    for (const c of cases) {
-      const p = peers(fx, 'kk');
-      const t = converse(p, p.hub.reconnect(fx.identity.staticKey.publicKey, NOW), at(0, c.bytes));
-      const intact = c.bytes.length > 0 && c.bytes[0] === honest[0];
-      for (const problem of refusalProblems(p, t, 'reconnect', intact)) problems.push(`${c.label}: ${problem}`);
-      if (t.sensorEvents.some((e) => e.type === 'open')) problems.push(`${c.label}: the sensor opened a session`);
-      if (p.policy.count('reconnected') !== 0) problems.push(`${c.label}: sensor policy reconnected() called`);
-      if (p.sensor.state !== 'idle') problems.push(`${c.label}: sensor state ${p.sensor.state}`);
-    }
+    const cases = [...bitFlips(honest), ...highBitFlips(honest, [1]), ...truncated(honest)];
+    const problems = tamperedProblems('reconnect', 0, honest, cases, (p, t) => [
+      t.sensorEvents.some((e) => e.type === 'open') && 'the sensor opened a session',
+      p.policy.count('reconnected') !== 0 && 'sensor policy reconnected() called',
+      p.sensor.state !== 'idle' && `sensor state ${p.sensor.state}`,
+    ]);
     expect(problems).toEqual([]);
   });
 
   it('KK_2 with any single bit flipped, or truncated, fails the reconnection on the hub', () => {
     const honest = honestReconnect('kk').t.offered[1]!.bytes;
-    const cases = [
-      ...bitFlips(honest),
-      ...highBitFlips(honest, [1]),
-      ...truncations(honest.length).map((n) => ({ label: `truncated to ${n}`, bytes: honest.slice(0, n) })),
-    ];
-    const problems: string[] = [];
-    for (const c of cases) {
-      const p = peers(fx, 'kk');
-      const t = converse(p, p.hub.reconnect(fx.identity.staticKey.publicKey, NOW), at(1, c.bytes));
-      const intact = c.bytes.length > 0 && c.bytes[0] === honest[0];
-      for (const problem of refusalProblems(p, t, 'reconnect', intact)) problems.push(`${c.label}: ${problem}`);
-    }
+    const cases = [...bitFlips(honest), ...highBitFlips(honest, [1]), ...truncated(honest)];
+    const problems = tamperedProblems('reconnect', 1, honest, cases);
     expect(problems).toEqual([]);
   });
 });
 
 describe('replayed handshake messages', () => {
-  const fx = fixture('handshake-replay');
+  const fx = channelFixture('fixture/handshake-replay', NOW);
 
   it('a PAIR_3 recorded from an earlier successful pairing fails a new pairing: FAIL, no bond', () => {
     const earlier = peers(fx, 'earlier');
@@ -443,7 +387,7 @@ describe('replayed handshake messages', () => {
     const q = peers(fx, 'replayer');
     const answer = q.sensor.receive(oldPair1, NOW);
     expect(answer.map((e) => e.type)).toEqual(['send']);
-    expect(sendOfSensor(answer)[0]).toBe(MessageKind.Pair2);
+    expect(sendOf(answer)[0]).toBe(MessageKind.Pair2);
     expect(q.sensor.receive(oldPair3, NOW).map((e) => e.type)).toEqual(['send', 'handshake-failed']);
     expect(q.sensor.state).toBe('idle');
     expect(q.policy.count('paired')).toBe(0);
@@ -471,10 +415,10 @@ describe('replayed handshake messages', () => {
     const replayAnswer = p.sensor.receive(oldKk1, NOW);
     // The sensor answers the (authentic, but stale) KK_1, without switching to its keys.
     expect(replayAnswer.map((e) => e.type)).toEqual(['send']);
-    expect(sendOfSensor(replayAnswer)[0]).toBe(MessageKind.Kk2);
+    expect(sendOf(replayAnswer)[0]).toBe(MessageKind.Kk2);
     expect(p.sensor.state).toBe('open');
     // Its KK_2 reaches the hub, which is not rekeying: ignored.
-    expect(p.hub.receive(sendOfSensor(replayAnswer), NOW)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
+    expect(p.hub.receive(sendOf(replayAnswer), NOW)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
     expect(p.hub.state).toBe('open');
     // Both directions still work, several frames each way.
     for (let i = 1; i <= 5; i++) {
@@ -503,7 +447,7 @@ describe('replayed handshake messages', () => {
     const sensor = new SensorChannel({ identity: fx.identity.staticKey, certificate: fx.identity.certificate, random: deterministicRandom('kk-replayed/sensor'), policy });
     const answer = sensor.receive(kk1, NOW);
     expect(answer.map((e) => e.type)).toEqual(['send', 'open']);
-    const kk2 = sendOfSensor(answer);
+    const kk2 = sendOf(answer);
     expect(kk2[0]).toBe(MessageKind.Kk2);
     const frames = [seal(sensor, STATUS, NOW), seal(sensor, { type: 'error', code: 3 }, NOW), seal(sensor, STATUS, NOW)];
 
@@ -536,7 +480,7 @@ describe('replayed handshake messages', () => {
 });
 
 describe('reordered messages: delivered before the handshake they belong to', () => {
-  const fx = fixture('reorder');
+  const fx = channelFixture('fixture/reorder', NOW);
 
   it('PAIR_3 before PAIR_1 is ignored by the sensor, and the pairing that follows still succeeds', () => {
     const recorded = peers(fx, 'pair');
@@ -591,7 +535,7 @@ describe('reordered messages: delivered before the handshake they belong to', ()
     const pair2 = q.sensor.receive(sendOf(pair1), NOW);
     expect(q.sensor.receive(hubFrame, NOW)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
     expect(q.sensor.state).toBe('pairing');
-    const pair3 = q.hub.receive(sendOfSensor(pair2), NOW);
+    const pair3 = q.hub.receive(sendOf(pair2), NOW);
     expect(q.sensor.receive(sendOf(pair3), NOW).map((e) => e.type)).toEqual(['open']);
     const confirm = q.hub.receive(seal(q.sensor, STATUS, NOW), NOW);
     expect(confirm.map((e) => e.type)).toEqual(['bonded', 'open', 'app']);
@@ -599,7 +543,7 @@ describe('reordered messages: delivered before the handshake they belong to', ()
 });
 
 describe('reflected messages: a side fed its own messages', () => {
-  const fx = fixture('reflect');
+  const fx = channelFixture('fixture/reflect', NOW);
 
   it('the hub’s own PAIR_1, PAIR_3, KK_1 and frames fed back to it are rejected, and its handshakes and session go on', () => {
     // PAIR_1 back to the hub while pairing, PAIR_3 back while confirming.
@@ -607,7 +551,7 @@ describe('reflected messages: a side fed its own messages', () => {
     const pair1 = sendOf(p.hub.pair(utf8(fx.identity.passcode), NOW));
     expect(p.hub.receive(pair1, NOW)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
     expect(p.hub.state).toBe('pairing');
-    const pair2 = sendOfSensor(p.sensor.receive(pair1, NOW));
+    const pair2 = sendOf(p.sensor.receive(pair1, NOW));
     const pair3 = sendOf(p.hub.receive(pair2, NOW));
     expect(p.hub.state).toBe('confirming');
     expect(p.hub.receive(pair3, NOW)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
@@ -636,7 +580,7 @@ describe('reflected messages: a side fed its own messages', () => {
     const rekeyKk1 = sendOf(q.hub.tick(rekeyAt));
     expect(rekeyKk1[0]).toBe(MessageKind.Kk1);
     expect(q.hub.receive(rekeyKk1, rekeyAt)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
-    const kk2 = sendOfSensor(q.sensor.receive(rekeyKk1, rekeyAt));
+    const kk2 = sendOf(q.sensor.receive(rekeyKk1, rekeyAt));
     expect(q.hub.receive(kk2, rekeyAt)).toEqual([{ type: 'open', rekeyed: true }]);
     expect(opensOnHub(q.hub, seal(q.sensor, STATUS, rekeyAt))).toMatchObject({ type: 'status' });
     expect(opensOn(q.sensor, sendOf(q.hub.send({ type: 'ack', upTo: 8 }, rekeyAt)))).toEqual({ type: 'ack', upTo: 8 });
@@ -645,7 +589,7 @@ describe('reflected messages: a side fed its own messages', () => {
   it('the sensor’s own PAIR_2, KK_2, FAIL and frames fed back to it are rejected, and its handshake and session go on', () => {
     const p = peers(fx, 'pair');
     const pair1 = sendOf(p.hub.pair(utf8(fx.identity.passcode), NOW));
-    const pair2 = sendOfSensor(p.sensor.receive(pair1, NOW));
+    const pair2 = sendOf(p.sensor.receive(pair1, NOW));
     expect(p.sensor.receive(pair2, NOW)).toEqual([{ type: 'security', event: 'unexpected-message' }]);
     expect(p.sensor.state).toBe('pairing');
     const pair3 = sendOf(p.hub.receive(pair2, NOW));
@@ -654,7 +598,7 @@ describe('reflected messages: a side fed its own messages', () => {
 
     const q = peers(fx, 'kk');
     const kk1 = sendOf(q.hub.reconnect(fx.identity.staticKey.publicKey, NOW));
-    const kk2 = sendOfSensor(q.sensor.receive(kk1, NOW));
+    const kk2 = sendOf(q.sensor.receive(kk1, NOW));
     expect(q.hub.receive(kk2, NOW)).toEqual([{ type: 'open', rekeyed: false }]);
     const own = seal(q.sensor, STATUS, NOW);
     expect(q.sensor.receive(own, NOW)).toEqual([{ type: 'security', event: 'frame-rejected' }]);
@@ -681,7 +625,7 @@ describe('reflected messages: a side fed its own messages', () => {
 });
 
 describe('transport frames on an open session (§7.4)', () => {
-  const fx = fixture('transport');
+  const fx = channelFixture('fixture/transport', NOW);
 
   function openPeers(run: string): Peers {
     const p = peers(fx, run);
@@ -728,7 +672,7 @@ describe('transport frames on an open session (§7.4)', () => {
     const problems: string[] = [];
     const variants = (frame: Uint8Array) => [
       ...bitFlips(frame),
-      ...truncations(frame.length).map((n) => ({ label: `truncated to ${n}`, bytes: frame.slice(0, n) })),
+      ...truncated(frame),
       { label: 'one byte appended', bytes: Uint8Array.of(...frame, 0) },
       // Counters far ahead (if the window moved before the AEAD, the genuine frame would be "too old").
       ...[2 ** 12, 2 ** 19, 2 ** 20 + 2 ** 16 - 1].map((c) => ({ label: `counter ${c}`, bytes: withCounter(frame, c) })),
@@ -761,7 +705,7 @@ describe('transport frames on an open session (§7.4)', () => {
     // Unconfirmed: the sensor answers but keeps sending on the old keys.
     expect(answer.map((e) => e.type)).toEqual(['send']);
     oldToHub.push(seal(p.sensor, { ...STATUS, held: 103 } as AppMessage, t));
-    expect(p.hub.receive(sendOfSensor(answer), t)).toEqual([{ type: 'open', rekeyed: true }]);
+    expect(p.hub.receive(sendOf(answer), t)).toEqual([{ type: 'open', rekeyed: true }]);
 
     // The hub has switched; the old-key stragglers still open (previous session kept).
     expect(oldToHub.map((f) => opensOnHub(p.hub, f))).toMatchObject([{ held: 101 }, { held: 102 }, { held: 103 }]);
@@ -783,24 +727,6 @@ describe('transport frames on an open session (§7.4)', () => {
 
 // ── in a world: replays during a live stream, rekeying a stream ───────────────────────────────
 
-function heartRates(startIndex: number, count: number, t0: number): Measurement[] {
-  return Array.from({ length: count }, (_, i) => ({
-    timeMs: t0 + (startIndex + i) * 10,
-    code: MDC.ECG_HEART_RATE,
-    unit: MDC.DIM_BEAT_PER_MIN,
-    flags: 0,
-    value: { kind: 1, value: { mantissa: 40 + ((startIndex + i) % 140), exponent: 0 } },
-  })) as Measurement[];
-}
-
-function pairInWorld(world: World): void {
-  const { sim, device, hub, identity } = world;
-  device.policy.openWindow(sim.now());
-  world.connect();
-  hub.pair(identity.passcode);
-  expect(sim.run(sim.now() + 5_000, () => hub.isOpen)).toBe(true);
-}
-
 /** First fragments of the messages of `kind` seen going to the sensor (each fits one fragment here). */
 function fragmentsOfKind(fragments: readonly Uint8Array[], kind: number): Uint8Array[] {
   return fragments.filter((f) => f[1] === 0 && f[3] === kind);
@@ -809,9 +735,8 @@ function fragmentsOfKind(fragments: readonly Uint8Array[], kind: number): Uint8A
 describe('in a world', () => {
   it('a KK_1 replayed mid-stream does not switch the sensor’s keys: every reading still arrives, acks still flow, a real rekey still works', () => {
     const world = makeWorld({ seed: 'tamper-kk1-replay', storeCapacity: 20_000 });
-    const { sim, hub, device, identity } = world;
-    pairInWorld(world);
-    const bond = hub.bonds.get(deviceIdHex(identity.deviceId))!;
+    const { sim, hub, device } = world;
+    const bond = pairInWorld(world);
 
     // An earlier reconnection, recorded by an eavesdropper.
     const first = world.connect();
@@ -825,9 +750,7 @@ describe('in a world', () => {
     expect(kk1).toHaveLength(1);
 
     // The live session.
-    const { connection } = world.connect();
-    hub.reconnect(bond);
-    expect(sim.run(sim.now() + 5_000, () => hub.isOpen)).toBe(true);
+    const { connection } = reconnectInWorld(world, bond);
     const opened = hub.opened;
     const security = hub.security.length;
     const t0 = sim.now();
@@ -858,12 +781,9 @@ describe('in a world', () => {
 
   it('a rekey mid-stream loses nothing: old-key frames that cross the KK_2 are accepted, none is rejected', () => {
     const world = makeWorld({ seed: 'tamper-rekey', storeCapacity: 20_000 });
-    const { sim, hub, device, identity } = world;
-    pairInWorld(world);
-    const bond = hub.bonds.get(deviceIdHex(identity.deviceId))!;
-    const { link } = world.connect({ minDelayMs: 2, maxDelayMs: 6 }, 5);
-    hub.reconnect(bond);
-    expect(sim.run(sim.now() + 5_000, () => hub.isOpen)).toBe(true);
+    const { sim, hub, device } = world;
+    const bond = pairInWorld(world);
+    const { link } = reconnectInWorld(world, bond, { minDelayMs: 2, maxDelayMs: 6 }, 5);
     const deviceEvents: DeviceEvent[] = [];
     device.onEvent((e) => deviceEvents.push(e));
 
@@ -901,12 +821,9 @@ describe('in a world', () => {
 
   it('a session the hub fails to rekey (its KK_1 dropped) expires on the sensor without an exception; records are kept for backfill', () => {
     const world = makeWorld({ seed: 'tamper-expiry', storeCapacity: 20_000 });
-    const { sim, hub, device, identity } = world;
-    pairInWorld(world);
-    const bond = hub.bonds.get(deviceIdHex(identity.deviceId))!;
-    const { link, connection } = world.connect();
-    hub.reconnect(bond);
-    expect(sim.run(sim.now() + 5_000, () => hub.isOpen)).toBe(true);
+    const { sim, hub, device } = world;
+    const bond = pairInWorld(world);
+    const { link, connection } = reconnectInWorld(world, bond);
 
     sim.advance(REKEY_AFTER_MS);
     link.faults = { drop: 1 };
@@ -932,12 +849,6 @@ describe('in a world', () => {
 });
 
 // ── small helpers ───────────────────────────────────────────────────────────────────────────────
-
-function sendOfSensor(events: readonly SensorEvent[]): Uint8Array {
-  const send = events.find((e) => e.type === 'send');
-  if (send?.type !== 'send') throw new Error(`no send among ${events.map((e) => e.type).join(', ')}`);
-  return send.message;
-}
 
 function copyKeys(keys: SessionKeys): SessionKeys {
   return { sendKey: keys.sendKey.slice(), receiveKey: keys.receiveKey.slice(), handshakeHash: keys.handshakeHash.slice() };
