@@ -46,6 +46,15 @@ export class RecordLedger {
     return true;
   }
 
+  /** What `contiguous` will be once `seqs` commit (to store it in the same transaction). */
+  contiguousAfter(seqs: Iterable<number>): number {
+    const pending = new Set(this.committedAbove);
+    for (const seq of seqs) pending.add(seq);
+    let c = this.contiguousSeq;
+    while (pending.has(c + 1)) c++;
+    return c;
+  }
+
   /** Marks stored records as durable. */
   committed(seqs: Iterable<number>): void {
     for (const seq of seqs) {
