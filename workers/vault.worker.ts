@@ -1,0 +1,87 @@
+/**
+ * The vault worker's entry (docs/vault.md): exposes `VaultService` to the page with comlink.
+ * The page imports this file's `VaultApi` type with `import type` only, so no worker code — and
+ * no key — ends up in the main bundle.
+ *
+ * Messages to the page carry only link bytes (fragments for the sensor, transferred), reading
+ * view-models, vault state and security-log entries.
+ */
+import * as Comlink from 'comlink';
+import { fromHex } from '../src/core/bytes.js';
+import type { Random } from '../src/core/primitives.js';
+import type { Scheduler, ViewBatch } from './vault/pipeline.js';
+import { VaultService, type PairResult, type VaultEvents, type VaultState } from './vault/service.js';
+
+const random: Random = (n) => crypto.getRandomValues(new Uint8Array(n));
+
+const scheduler: Scheduler = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const id = setTimeout(fn, ms);
+    return () => clearTimeout(id);
+  },
+};
+
+export interface StartOptions {
+  /** The manufacturer CAs the app trusts: name and Ed25519 public key (hex). */
+  readonly trustRoots: readonly { readonly name: string; readonly publicKey: string }[];
+  readonly hubLabel: string;
+  readonly dbName?: string;
+}
+
+/** Callbacks the page registers (wrapped with `Comlink.proxy`). */
+export interface PageCallbacks {
+  write(link: string, fragment: Uint8Array): void;
+  view(batch: ViewBatch): void;
+  vault(state: VaultState): void;
+}
+
+let service: VaultService | undefined;
+
+function requireService(): VaultService {
+  if (service === undefined) throw new Error('call start() first');
+  return service;
+}
+
+const api = {
+  async start(options: StartOptions, page: PageCallbacks): Promise<VaultState> {
+    const events: VaultEvents = {
+      write: (link, fragment) => void page.write(link, Comlink.transfer(fragment, [fragment.buffer])),
+      view: (batch) => void page.view(batch),
+      vault: (state) => void page.vault(state),
+    };
+    service?.dispose();
+    service = await VaultService.start({
+      random,
+      scheduler,
+      events,
+      hubLabel: options.hubLabel,
+      trustRoots: options.trustRoots.map((r) => ({ name: r.name, publicKey: fromHex(r.publicKey) })),
+      ...(options.dbName !== undefined ? { dbName: options.dbName } : {}),
+    });
+    return service.state();
+  },
+  state: () => requireService().state(),
+  create: (passphrase?: string) => requireService().create(passphrase),
+  unlockWithPassphrase: (passphrase: string) => requireService().unlockWithPassphrase(passphrase),
+  unlockWithRecoveryCode: (code: string) => requireService().unlockWithRecoveryCode(code),
+  unlockWithPrf: (credentialId: string, prfOutput: Uint8Array) => requireService().unlockWithPrf(credentialId, prfOutput),
+  lock: () => requireService().lock(),
+  touch: () => requireService().touch(),
+  setAutoLock: (ms: number) => requireService().setAutoLock(ms),
+  openLink: (link: string, attMtu: number) => requireService().openLink(link, attMtu),
+  closeLink: (link: string) => requireService().closeLink(link),
+  /** A fragment from the sensor's `data` characteristic, transferred. */
+  receive: (link: string, fragment: Uint8Array) => requireService().receive(link, fragment),
+  pair: (link: string, input: { setupCode?: string; qr?: string }): PairResult => requireService().pair(link, input),
+  reconnect: (link: string, deviceId: string) => requireService().reconnect(link, deviceId),
+  bonds: () => requireService().bonds(),
+  forget: (deviceId: string) => requireService().forget(deviceId),
+  latest: (deviceId: string) => requireService().latest(deviceId),
+  history: (deviceId: string, fromMs: number, toMs: number) => requireService().history(deviceId, fromMs, toMs),
+  securityLog: (fromMs?: number, toMs?: number) => requireService().securityLog(fromMs, toMs),
+};
+
+export type VaultApi = typeof api;
+
+Comlink.expose(api);

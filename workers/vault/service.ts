@@ -1,0 +1,384 @@
+/**
+ * The vault worker's service (docs/vault.md): the keyring, the encrypted store and the reading
+ * pipeline behind one API, which `vault.worker.ts` exposes to the page with comlink.
+ *
+ * Nothing this API returns is secret: vault state, bond descriptions, reading view-models and
+ * security-log entries. Keys stay here; the page hands in link bytes and gets link bytes back.
+ */
+import { deviceIdHex } from '../../src/core/certificate.js';
+import { fromHex, wipe } from '../../src/core/bytes.js';
+import type { SensorBond } from '../../src/core/hub-channel.js';
+import { x25519KeyPair, x25519PublicKey, type KeyPair, type Random } from '../../src/core/primitives.js';
+import { parseQrPayload, parseSetupCode, passcodeToPrs, type SetupCodeProblem } from '../../src/core/setup-code.js';
+import { TrustStore, type TrustedRoot } from '../../src/core/trust-store.js';
+import { openVaultDb, VAULT_DB_NAME, type MetaValue, type VaultDb } from './db.js';
+import type { Argon2Params } from './kdf.js';
+import { AutoLock, Keyring, type FailureState, type KeyringStorage, type MethodInfo, type UnlockResult, type WrapRecord } from './keyring.js';
+import { Pipeline, toView, type PipelineStorage, type ReadingView, type Scheduler, type SecurityLogEntry, type ViewBatch } from './pipeline.js';
+import { VaultStore, type SecurityEventEntry, type StoredBond } from './vault-store.js';
+
+const META_WRAP_PREFIX = 'wrap:';
+const META_FAILURES = 'unlock-failures';
+const META_STORAGE_PUBLIC = 'storage-public-key';
+const META_AUTO_LOCK = 'auto-lock-ms';
+const SECRET_HUB_IDENTITY = 'hub-identity';
+const SECRET_STORAGE_KEY = 'storage-secret-key';
+/** Security events that happen while locked wait in memory (bounded) until the next unlock. */
+const LOCKED_EVENTS_MAX = 1_000;
+
+export interface VaultEvents {
+  /** Fragments for a sensor's `control` characteristic (the page writes them, in order). */
+  write(link: string, fragment: Uint8Array): void;
+  view(batch: ViewBatch): void;
+  vault(state: VaultState): void;
+}
+
+export interface VaultServiceOptions {
+  readonly random: Random;
+  readonly scheduler: Scheduler;
+  readonly trustRoots: readonly TrustedRoot[];
+  readonly hubLabel: string;
+  readonly events: VaultEvents;
+  readonly dbName?: string;
+  /** TESTS ONLY: fixed, cheap Argon2 parameters (see Keyring). */
+  readonly unsafeArgon2ForTests?: Argon2Params;
+}
+
+export interface VaultState {
+  readonly exists: boolean;
+  readonly unlocked: boolean;
+  readonly methods: readonly MethodInfo[];
+  readonly autoLockMs: number;
+}
+
+export type PairResult = { readonly ok: true } | { readonly ok: false; readonly problem: SetupCodeProblem | 'locked' | 'qr' };
+
+/** A bond as the page shows it: who the sensor is, nothing secret. */
+export interface BondView {
+  readonly deviceId: string;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly serial: string;
+  readonly validUntil: number;
+  readonly name?: string;
+}
+
+export class VaultService {
+  private keyring: Keyring;
+  private autoLock: AutoLock;
+  /** Always present: holds the storage public key, so readings can be stored while locked. */
+  private store: VaultStore;
+  private pipeline: Pipeline | undefined;
+  private readonly trustStore: TrustStore;
+  private readonly pseudonyms = new Map<string, string>();
+  private lockedEvents: SecurityLogEntry[] = [];
+
+  private constructor(
+    private readonly options: VaultServiceOptions,
+    private readonly db: VaultDb,
+    keyring: Keyring,
+    storagePublicKey: Uint8Array | undefined,
+    autoLockMs: number | undefined,
+  ) {
+    this.trustStore = new TrustStore(options.trustRoots);
+    this.keyring = keyring;
+    this.store = new VaultStore(db, storagePublicKey ? { storagePublicKey } : {}, { random: options.random });
+    this.autoLock = this.newAutoLock(keyring, autoLockMs);
+  }
+
+  static async start(options: VaultServiceOptions): Promise<VaultService> {
+    const db = await openVaultDb(options.dbName ?? VAULT_DB_NAME);
+    const storage = keyringStorage(db);
+    const keyring = await Keyring.open({ ...keyringOptions(options), storage });
+    const publicKey = await db.get('meta', META_STORAGE_PUBLIC);
+    const autoLock = await db.get('meta', META_AUTO_LOCK);
+    const service = new VaultService(
+      options,
+      db,
+      keyring,
+      publicKey instanceof Uint8Array ? publicKey : undefined,
+      typeof autoLock === 'number' ? autoLock : undefined,
+    );
+    service.watch(keyring);
+    return service;
+  }
+
+  // ── the vault ──────────────────────────────────────────────────────────────────────────────
+
+  state(): VaultState {
+    const methods = this.keyring.listMethods();
+    return { exists: methods.length > 0, unlocked: this.keyring.isUnlocked, methods, autoLockMs: this.autoLock.timeoutMs };
+  }
+
+  /** First run: a new vault, unlocked. Returns the recovery code — shown once, never again. */
+  async create(passphrase?: string): Promise<{ recoveryCode: string }> {
+    const storage = keyringStorage(this.db);
+    const { keyring, recoveryCode } = await Keyring.create({ ...keyringOptions(this.options), storage, ...(passphrase !== undefined ? { passphrase } : {}) });
+    this.keyring = keyring;
+    this.autoLock.stop();
+    this.autoLock = this.newAutoLock(keyring, this.autoLock.timeoutMs);
+    this.watch(keyring);
+    const storageKeys = x25519KeyPair(this.options.random);
+    const hub = x25519KeyPair(this.options.random);
+    await this.db.put('meta', storageKeys.publicKey, META_STORAGE_PUBLIC);
+    const store = this.unlockedStore(storageKeys.publicKey);
+    await store.putSecret(SECRET_STORAGE_KEY, storageKeys.secretKey);
+    await store.putSecret(SECRET_HUB_IDENTITY, hub.secretKey);
+    wipe(storageKeys.secretKey, hub.secretKey);
+    await this.afterUnlock();
+    return { recoveryCode };
+  }
+
+  async unlockWithPassphrase(passphrase: string): Promise<UnlockResult> {
+    return this.afterAttempt(await this.keyring.unlockWithPassphrase(passphrase));
+  }
+
+  async unlockWithRecoveryCode(code: string): Promise<UnlockResult> {
+    return this.afterAttempt(await this.keyring.unlockWithRecoveryCode(code));
+  }
+
+  /** `prfOutput` arrives transferred from the page, which has zeroed its copy; wiped here too. */
+  async unlockWithPrf(credentialId: string, prfOutput: Uint8Array): Promise<UnlockResult> {
+    return this.afterAttempt(await this.keyring.unlockWithPrf(credentialId, prfOutput));
+  }
+
+  lock(): void {
+    this.keyring.lock();
+  }
+
+  /** The user did something: postpones auto-lock. */
+  touch(): void {
+    this.autoLock.touch();
+  }
+
+  async setAutoLock(ms: number): Promise<void> {
+    this.autoLock.setTimeout(ms);
+    await this.db.put('meta', ms, META_AUTO_LOCK);
+    this.emitState();
+  }
+
+  // ── sensors ────────────────────────────────────────────────────────────────────────────────
+
+  openLink(link: string, attMtu: number): void {
+    this.requirePipeline().openLink(link, attMtu);
+  }
+
+  closeLink(link: string): void {
+    this.pipeline?.closeLink(link);
+  }
+
+  receive(link: string, fragment: Uint8Array): void {
+    this.pipeline?.receive(link, fragment);
+  }
+
+  /** Starts pairing from a typed setup code or a scanned QR payload (§3). */
+  pair(link: string, input: { setupCode?: string; qr?: string }): PairResult {
+    if (!this.keyring.isUnlocked || this.pipeline === undefined) return { ok: false, problem: 'locked' };
+    this.touch();
+    if (input.qr !== undefined) {
+      try {
+        const { deviceId, passcode } = parseQrPayload(input.qr);
+        this.pipeline.pair(link, passcodeToPrs(passcode), deviceId);
+        return { ok: true };
+      } catch {
+        return { ok: false, problem: 'qr' };
+      }
+    }
+    const parsed = parseSetupCode(input.setupCode ?? '');
+    if (!parsed.ok) return { ok: false, problem: parsed.problem };
+    this.pipeline.pair(link, passcodeToPrs(parsed.passcode));
+    return { ok: true };
+  }
+
+  async reconnect(link: string, deviceId: string): Promise<boolean> {
+    if (!this.keyring.isUnlocked || this.pipeline === undefined) return false;
+    const bond = await this.store.bond(fromHex(deviceId));
+    if (bond === undefined) return false;
+    this.pseudonyms.set(deviceId.toUpperCase(), this.store.devicePseudonym(bond.deviceId));
+    await this.pipeline.reconnect(link, bond);
+    return true;
+  }
+
+  async bonds(): Promise<BondView[]> {
+    this.touch();
+    return (await this.store.bonds()).map(bondView);
+  }
+
+  /** Forgets a sensor here (the page sends UNBOND first while connected). Readings are kept. */
+  async forget(deviceId: string): Promise<void> {
+    this.touch();
+    await this.store.deleteBond(fromHex(deviceId));
+  }
+
+  // ── queries ────────────────────────────────────────────────────────────────────────────────
+
+  async latest(deviceId: string): Promise<ReadingView[]> {
+    this.touch();
+    const latest = await this.store.latest(fromHex(deviceId));
+    return [...latest.values()].map((r) => toView(deviceId, r));
+  }
+
+  async history(deviceId: string, fromMs: number, toMs: number): Promise<ReadingView[]> {
+    this.touch();
+    return (await this.store.readings(fromHex(deviceId), fromMs, toMs)).map((r) => toView(deviceId, r));
+  }
+
+  async securityLog(fromMs?: number, toMs?: number): Promise<SecurityEventEntry[]> {
+    this.touch();
+    return this.store.securityEvents(fromMs, toMs);
+  }
+
+  dispose(): void {
+    this.pipeline?.dispose();
+    this.autoLock.stop();
+    this.keyring.lock();
+    this.db.close();
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────
+
+  private newAutoLock(keyring: Keyring, timeoutMs: number | undefined): AutoLock {
+    return new AutoLock(keyring, { now: this.options.scheduler.now, schedule: this.options.scheduler.after, ...(timeoutMs ? { timeoutMs } : {}) });
+  }
+
+  private watch(keyring: Keyring): void {
+    keyring.onLock(() => this.afterLock());
+  }
+
+  private async afterAttempt(result: UnlockResult): Promise<UnlockResult> {
+    if (result.ok) await this.afterUnlock();
+    else this.emitState();
+    return result;
+  }
+
+  /** A store with RK and IK, replacing the locked one (the storage public key stays). */
+  private unlockedStore(storagePublicKey: Uint8Array): VaultStore {
+    const recordKey = this.keyring.recordKey();
+    const indexKey = this.keyring.indexKey();
+    this.store = new VaultStore(this.db, { recordKey, indexKey, storagePublicKey }, { random: this.options.random });
+    return this.store;
+  }
+
+  private async afterUnlock(): Promise<void> {
+    const publicKey = await this.db.get('meta', META_STORAGE_PUBLIC);
+    if (!(publicKey instanceof Uint8Array)) throw new Error('vault has no storage key');
+    const store = this.unlockedStore(publicKey);
+    // Readings stored while locked were sealed to the storage key: bring them under RK.
+    const storageSecret = await store.getSecret(SECRET_STORAGE_KEY);
+    if (storageSecret !== undefined) {
+      await store.resealLockedChunks(storageSecret);
+      wipe(storageSecret);
+    }
+    for (const e of this.lockedEvents) await store.addSecurityEvent(e);
+    this.lockedEvents = [];
+    await store.addSecurityEvent({ kind: 'unlocked', atMs: this.options.scheduler.now() });
+    if (this.pipeline === undefined) {
+      const hubSecret = await store.getSecret(SECRET_HUB_IDENTITY);
+      if (hubSecret === undefined) throw new Error('vault has no hub identity');
+      const identity: KeyPair = { secretKey: hubSecret, publicKey: x25519PublicKey(hubSecret) };
+      this.pipeline = new Pipeline({
+        identity,
+        trustStore: this.trustStore,
+        random: this.options.random,
+        hubLabel: this.options.hubLabel,
+        storage: this.pipelineStorage(),
+        scheduler: this.options.scheduler,
+        write: (link, fragment) => this.options.events.write(link, fragment),
+        view: (batch) => this.options.events.view(batch),
+      });
+    }
+    this.autoLock.touch();
+    this.emitState();
+  }
+
+  /**
+   * Locked: RK and IK are gone from the store; sensors already streaming keep streaming, their
+   * readings sealed to the storage public key (vault §3.3). New connections wait for unlock.
+   */
+  private afterLock(): void {
+    this.store.lock();
+    this.autoLock.stop();
+    this.record({ kind: 'locked', atMs: this.options.scheduler.now() });
+    this.emitState();
+  }
+
+  private pipelineStorage(): PipelineStorage {
+    return {
+      putReadings: (deviceId, records, ledger) => {
+        const hex = deviceIdHex(deviceId);
+        if (this.store.unlocked) {
+          this.pseudonyms.set(hex, this.store.devicePseudonym(deviceId));
+          return this.store.putReadings(deviceId, records, ledger);
+        }
+        const pseudonym = this.pseudonyms.get(hex);
+        if (pseudonym === undefined) return Promise.reject(new Error('locked before this sensor was known'));
+        return this.store.putReadingsSealed(pseudonym, records, ledger);
+      },
+      sensorLedger: (deviceId) => this.store.sensorLedger(deviceId),
+      putBond: async (bond: SensorBond) => {
+        this.pseudonyms.set(deviceIdHex(bond.deviceId), this.store.devicePseudonym(bond.deviceId));
+        await this.store.putBond(bond);
+      },
+      addSecurityEvent: async (event) => this.record(event),
+    };
+  }
+
+  private record(event: SecurityLogEntry): void {
+    if (this.store.unlocked) {
+      void this.store.addSecurityEvent(event).catch(() => undefined);
+    } else if (this.lockedEvents.length < LOCKED_EVENTS_MAX) {
+      this.lockedEvents.push(event);
+    }
+  }
+
+  private emitState(): void {
+    this.options.events.vault(this.state());
+  }
+
+  private requirePipeline(): Pipeline {
+    if (this.pipeline === undefined) throw new Error('the vault has not been unlocked yet');
+    return this.pipeline;
+  }
+}
+
+function keyringOptions(options: VaultServiceOptions) {
+  return {
+    random: options.random,
+    now: options.scheduler.now,
+    ...(options.unsafeArgon2ForTests ? { unsafeArgon2ForTests: options.unsafeArgon2ForTests } : {}),
+  };
+}
+
+/** Wrap records and the failure count live in `meta`, in clear: nothing in them is secret. */
+function keyringStorage(db: VaultDb): KeyringStorage {
+  return {
+    async loadWrapRecords() {
+      const range = IDBKeyRange.bound(META_WRAP_PREFIX, META_WRAP_PREFIX + '\uffff');
+      return (await db.getAll('meta', range)) as unknown as WrapRecord[];
+    },
+    async saveWrapRecord(record) {
+      await db.put('meta', record as unknown as MetaValue, META_WRAP_PREFIX + record.id);
+    },
+    async deleteWrapRecord(id) {
+      await db.delete('meta', META_WRAP_PREFIX + id);
+    },
+    async loadFailures() {
+      const value = await db.get('meta', META_FAILURES);
+      return (value as unknown as FailureState | undefined) ?? { count: 0, lastAt: 0 };
+    },
+    async saveFailures(failures) {
+      await db.put('meta', failures as unknown as MetaValue, META_FAILURES);
+    },
+  };
+}
+
+function bondView(b: StoredBond): BondView {
+  return {
+    deviceId: deviceIdHex(b.deviceId),
+    manufacturer: b.manufacturer,
+    model: b.model,
+    serial: b.serial,
+    validUntil: b.notAfter * 1000,
+    ...(b.name !== undefined ? { name: b.name } : {}),
+  };
+}
