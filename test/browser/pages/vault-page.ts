@@ -87,7 +87,7 @@ function heartRates(from: number, count: number, t0: number): Measurement[] {
 
 const t0 = Date.now();
 
-const api = {
+export const api = {
   deviceId: toHex(identity.deviceId).toUpperCase(),
   start,
   create: async (passphrase: string) => (await client!.vault.create(passphrase)).recoveryCode,
@@ -166,11 +166,5 @@ const api = {
   fromHex,
 };
 
-declare global {
-  interface Window {
-    vaultTest: typeof api;
-    vaultTestReady: boolean;
-  }
-}
 window.vaultTest = api;
 window.vaultTestReady = true;
