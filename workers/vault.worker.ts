@@ -9,18 +9,13 @@
 import * as Comlink from 'comlink';
 import { fromHex } from '../src/core/bytes.js';
 import type { Random } from '../src/core/primitives.js';
-import type { Scheduler, ViewBatch } from './vault/pipeline.js';
+import type { ViewBatch } from './vault/pipeline.js';
+import { realScheduler } from './vault/scheduler.js';
 import { VaultService, type PairResult, type VaultEvents, type VaultState } from './vault/service.js';
 
 const random: Random = (n) => crypto.getRandomValues(new Uint8Array(n));
 
-const scheduler: Scheduler = {
-  now: () => Date.now(),
-  after(ms, fn) {
-    const id = setTimeout(fn, ms);
-    return () => clearTimeout(id);
-  },
-};
+const scheduler = realScheduler();
 
 export interface StartOptions {
   /** The manufacturer CAs the app trusts: name and Ed25519 public key (hex). */
@@ -69,6 +64,11 @@ const api = {
   lock: () => requireService().lock(),
   touch: () => requireService().touch(),
   setAutoLock: (ms: number) => requireService().setAutoLock(ms),
+  changePassphrase: (oldPassphrase: string, newPassphrase: string) => requireService().changePassphrase(oldPassphrase, newPassphrase),
+  preparePasskey: () => requireService().preparePasskey(),
+  addPasskey: (credentialId: string, prfOutput: Uint8Array, label: string) => requireService().addPasskey(credentialId, prfOutput, label),
+  removeMethod: (id: string) => requireService().removeMethod(id),
+  regenerateRecoveryCode: () => requireService().regenerateRecoveryCode(),
   openLink: (link: string, attMtu: number) => requireService().openLink(link, attMtu),
   closeLink: (link: string) => requireService().closeLink(link),
   /** A fragment from the sensor's `data` characteristic, transferred. */
@@ -82,6 +82,12 @@ const api = {
   securityLog: (fromMs?: number, toMs?: number) => requireService().securityLog(fromMs, toMs),
 };
 
-export type VaultApi = typeof api;
+/**
+ * Development builds only (the test server): moves the worker's clock forward, since
+ * `page.clock` does not reach workers. Absent from production builds.
+ */
+const testHooks = import.meta.env.DEV ? { advanceClock: (ms: number) => scheduler.advance(ms) } : {};
 
-Comlink.expose(api);
+export type VaultApi = typeof api & { advanceClock?: (ms: number) => void };
+
+Comlink.expose({ ...api, ...testHooks });

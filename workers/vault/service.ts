@@ -13,7 +13,7 @@ import { parseQrPayload, parseSetupCode, passcodeToPrs, type SetupCodeProblem } 
 import { TrustStore, type TrustedRoot } from '../../src/core/trust-store.js';
 import { openVaultDb, VAULT_DB_NAME, type MetaValue, type VaultDb } from './db.js';
 import type { Argon2Params } from './kdf.js';
-import { AutoLock, Keyring, type FailureState, type KeyringStorage, type MethodInfo, type UnlockResult, type WrapRecord } from './keyring.js';
+import { AutoLock, Keyring, type FailureState, type KeyringSecurityEvent, type KeyringStorage, type MethodInfo, type UnlockResult, type WrapRecord } from './keyring.js';
 import { Pipeline, toView, type PipelineStorage, type ReadingView, type Scheduler, type SecurityLogEntry, type ViewBatch } from './pipeline.js';
 import { VaultStore, type SecurityEventEntry, type StoredBond } from './vault-store.js';
 
@@ -89,10 +89,12 @@ export class VaultService {
   static async start(options: VaultServiceOptions): Promise<VaultService> {
     const db = await openVaultDb(options.dbName ?? VAULT_DB_NAME);
     const storage = keyringStorage(db);
-    const keyring = await Keyring.open({ ...keyringOptions(options), storage });
+    // Failed unlocks happen while locked: they wait in memory and reach the log at the next unlock.
+    let service: VaultService | undefined;
+    const keyring = await Keyring.open({ ...keyringOptions(options, (e) => service?.recordUnlockFailure(e)), storage });
     const publicKey = await db.get('meta', META_STORAGE_PUBLIC);
     const autoLock = await db.get('meta', META_AUTO_LOCK);
-    const service = new VaultService(
+    service = new VaultService(
       options,
       db,
       keyring,
@@ -113,7 +115,7 @@ export class VaultService {
   /** First run: a new vault, unlocked. Returns the recovery code — shown once, never again. */
   async create(passphrase?: string): Promise<{ recoveryCode: string }> {
     const storage = keyringStorage(this.db);
-    const { keyring, recoveryCode } = await Keyring.create({ ...keyringOptions(this.options), storage, ...(passphrase !== undefined ? { passphrase } : {}) });
+    const { keyring, recoveryCode } = await Keyring.create({ ...keyringOptions(this.options, (e) => this.recordUnlockFailure(e)), storage, ...(passphrase !== undefined ? { passphrase } : {}) });
     this.keyring = keyring;
     this.autoLock.stop();
     this.autoLock = this.newAutoLock(keyring, this.autoLock.timeoutMs);
@@ -155,6 +157,44 @@ export class VaultService {
     this.autoLock.setTimeout(ms);
     await this.db.put('meta', ms, META_AUTO_LOCK);
     this.emitState();
+  }
+
+  // ── unlock methods (none re-encrypts data: only wrap records change) ─────────────────────────
+
+  async changePassphrase(oldPassphrase: string, newPassphrase: string): Promise<UnlockResult> {
+    this.touch();
+    const result = await this.keyring.changePassphrase(oldPassphrase, newPassphrase);
+    this.record({ kind: result.ok ? 'passphrase-changed' : 'passphrase-change-failed', atMs: this.options.scheduler.now() });
+    this.emitState();
+    return result;
+  }
+
+  /** First step of adding a passkey: the PRF salt the page asks the authenticator to evaluate. */
+  preparePasskey(): Uint8Array {
+    this.touch();
+    return this.keyring.preparePasskey();
+  }
+
+  async addPasskey(credentialId: string, prfOutput: Uint8Array, label: string): Promise<void> {
+    this.touch();
+    await this.keyring.addPasskey(credentialId, prfOutput, label);
+    this.record({ kind: 'passkey-added', atMs: this.options.scheduler.now(), detail: `Passkey "${label}" added.` });
+    this.emitState();
+  }
+
+  async removeMethod(id: string): Promise<void> {
+    this.touch();
+    await this.keyring.removeMethod(id);
+    this.record({ kind: 'method-removed', atMs: this.options.scheduler.now() });
+    this.emitState();
+  }
+
+  /** A new recovery code (the old one stops working); shown once. */
+  async regenerateRecoveryCode(): Promise<string> {
+    this.touch();
+    const code = await this.keyring.regenerateRecoveryCode();
+    this.record({ kind: 'recovery-code-replaced', atMs: this.options.scheduler.now() });
+    return code;
   }
 
   // ── sensors ────────────────────────────────────────────────────────────────────────────────
@@ -323,6 +363,10 @@ export class VaultService {
     };
   }
 
+  private recordUnlockFailure(e: KeyringSecurityEvent): void {
+    this.record({ kind: 'unlock-failures', atMs: e.at, detail: `${e.count} wrong passphrases in a row.` });
+  }
+
   private record(event: SecurityLogEntry): void {
     if (this.store.unlocked) {
       void this.store.addSecurityEvent(event).catch(() => undefined);
@@ -341,10 +385,11 @@ export class VaultService {
   }
 }
 
-function keyringOptions(options: VaultServiceOptions) {
+function keyringOptions(options: VaultServiceOptions, onSecurityEvent: (e: KeyringSecurityEvent) => void) {
   return {
     random: options.random,
     now: options.scheduler.now,
+    onSecurityEvent,
     ...(options.unsafeArgon2ForTests ? { unsafeArgon2ForTests: options.unsafeArgon2ForTests } : {}),
   };
 }
