@@ -90,17 +90,18 @@ export class VaultService {
     const db = await openVaultDb(options.dbName ?? VAULT_DB_NAME);
     const storage = keyringStorage(db);
     // Failed unlocks happen while locked: they wait in memory and reach the log at the next unlock.
-    let service: VaultService | undefined;
-    const keyring = await Keyring.open({ ...keyringOptions(options, (e) => service?.recordUnlockFailure(e)), storage });
+    const late: { service?: VaultService } = {};
+    const keyring = await Keyring.open({ ...keyringOptions(options, (e) => late.service?.recordUnlockFailure(e)), storage });
     const publicKey = await db.get('meta', META_STORAGE_PUBLIC);
     const autoLock = await db.get('meta', META_AUTO_LOCK);
-    service = new VaultService(
+    const service = new VaultService(
       options,
       db,
       keyring,
       publicKey instanceof Uint8Array ? publicKey : undefined,
       typeof autoLock === 'number' ? autoLock : undefined,
     );
+    late.service = service;
     service.watch(keyring);
     return service;
   }
