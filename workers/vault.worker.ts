@@ -75,6 +75,7 @@ const api = {
   receive: (link: string, fragment: Uint8Array) => requireService().receive(link, fragment),
   pair: (link: string, input: { setupCode?: string; qr?: string }): PairResult => requireService().pair(link, input),
   reconnect: (link: string, deviceId: string) => requireService().reconnect(link, deviceId),
+  retryStorage: () => requireService().retryStorage(),
   bonds: () => requireService().bonds(),
   forget: (deviceId: string) => requireService().forget(deviceId),
   latest: (deviceId: string) => requireService().latest(deviceId),

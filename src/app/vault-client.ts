@@ -11,6 +11,8 @@ export type Vault = Comlink.Remote<VaultApi>;
 export interface VaultClient {
   readonly vault: Vault;
   readonly worker: Worker;
+  /** Whether the browser granted persistent storage (it will not evict the vault under pressure). */
+  readonly persisted: boolean;
   /** Hands a fragment from a sensor to the worker; the buffer is transferred (no copy stays here). */
   receive(link: string, fragment: Uint8Array): Promise<void>;
   /**
@@ -25,9 +27,13 @@ export async function startVault(options: StartOptions, callbacks: PageCallbacks
   const w = worker ?? new Worker(new URL('../../workers/vault.worker.ts', import.meta.url), { type: 'module', name: 'vault' });
   const vault = Comlink.wrap<VaultApi>(w);
   await vault.start(options, Comlink.proxy(callbacks));
+  // Clinical data must not be evicted when the device runs low on space (vault §3.2). Only the
+  // page can ask (StorageManager.persist is not exposed to workers).
+  const persisted = (await navigator.storage?.persist?.().catch(() => false)) ?? false;
   return {
     vault,
     worker: w,
+    persisted,
     receive(link, fragment) {
       const own = fragment.byteOffset === 0 && fragment.byteLength === fragment.buffer.byteLength ? fragment : fragment.slice();
       return vault.receive(link, Comlink.transfer(own, [own.buffer]));

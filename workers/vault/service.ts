@@ -240,6 +240,11 @@ export class VaultService {
     return true;
   }
 
+  /** The user freed space: try the waiting writes again now (they also retry by themselves). */
+  retryStorage(): void {
+    this.pipeline?.retryStorage();
+  }
+
   async bonds(): Promise<BondView[]> {
     this.touch();
     return (await this.store.bonds()).map(bondView);
