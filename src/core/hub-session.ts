@@ -94,6 +94,17 @@ export class HubSession {
     this.ledger.rollback(seqs);
   }
 
+  /**
+   * Asks the sensor to send again everything after what storage holds (BACKFILL from the
+   * contiguous seq + 1): after records were dropped unstored, e.g. while storage was full.
+   */
+  resync(nowMs: number): HubOutput[] {
+    if (!this.isOpen) return [];
+    const from = this.ledger.contiguous + 1;
+    this.ledger.backfillSent(from, nowMs);
+    return this.send({ type: 'backfill', from }, nowMs);
+  }
+
   /** Sends an application message (TIME_SET, STATUS_REQ, UNBOND …). */
   send(message: AppMessage, nowMs: number): HubOutput[] {
     return this.translate(this.channel.send(message, nowMs), nowMs);

@@ -194,7 +194,12 @@ export class Pipeline {
     this.retryTimer?.();
     this.retryTimer = undefined;
     this.storageFull = false;
-    for (const link of this.links.values()) this.flush(link);
+    const now = this.options.scheduler.now();
+    for (const link of this.links.values()) {
+      // The records dropped while full are still on the sensor: ask for everything not stored.
+      this.apply(link, link.session.resync(now));
+      this.flush(link);
+    }
     this.markView();
   }
 
@@ -214,6 +219,12 @@ export class Pipeline {
           this.options.write(link.id, out.fragment);
           break;
         case 'store':
+          if (this.storageFull) {
+            // Nowhere to put them: not stored → never acknowledged → the sensor keeps them, and
+            // `retryStorage` asks for them again. Holding them here would grow without bound.
+            link.session.notCommitted(out.records.map((r) => r.seq));
+            break;
+          }
           link.pending.push(...out.records);
           this.scheduleFlush(link);
           break;
@@ -289,6 +300,9 @@ export class Pipeline {
         // Not stored → not acknowledged: the sensor keeps them; forget them so the resent copies count.
         link.session.notCommitted(seqs);
         if (isQuotaError(err)) {
+          // What was waiting behind this batch cannot be stored either; the sensor keeps it too.
+          link.session.notCommitted(link.pending.map((r) => r.seq));
+          link.pending = [];
           if (!this.storageFull) this.log('storage-full', 'Storage is full: readings stay on the sensors until space is freed.');
           this.storageFull = true;
           this.retryTimer ??= this.options.scheduler.after(STORE_RETRY_MS, () => {
@@ -297,6 +311,7 @@ export class Pipeline {
           });
         } else {
           this.log('storage-error', 'Readings could not be saved; the sensor keeps them and will resend.');
+          this.apply(link, link.session.resync(this.options.scheduler.now()));
         }
         this.markView();
       },

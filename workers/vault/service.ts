@@ -23,8 +23,8 @@ const META_STORAGE_PUBLIC = 'storage-public-key';
 const META_AUTO_LOCK = 'auto-lock-ms';
 const SECRET_HUB_IDENTITY = 'hub-identity';
 const SECRET_STORAGE_KEY = 'storage-secret-key';
-/** Security events that happen while locked wait in memory (bounded) until the next unlock. */
-const LOCKED_EVENTS_MAX = 1_000;
+/** Security events that cannot be written yet (locked, or storage full) wait in memory, bounded. */
+const PENDING_EVENTS_MAX = 1_000;
 
 export interface VaultEvents {
   /** Fragments for a sensor's `control` characteristic (the page writes them, in order). */
@@ -71,7 +71,8 @@ export class VaultService {
   private pipeline: Pipeline | undefined;
   private readonly trustStore: TrustStore;
   private readonly pseudonyms = new Map<string, string>();
-  private lockedEvents: SecurityLogEntry[] = [];
+  /** Security events not yet in the log: raised while locked, or while storage was full. */
+  private pendingEvents: SecurityLogEntry[] = [];
 
   private constructor(
     private readonly options: VaultServiceOptions,
@@ -315,8 +316,7 @@ export class VaultService {
       await store.resealLockedChunks(storageSecret);
       wipe(storageSecret);
     }
-    for (const e of this.lockedEvents) await store.addSecurityEvent(e);
-    this.lockedEvents = [];
+    await this.flushPendingEvents();
     await store.addSecurityEvent({ kind: 'unlocked', atMs: this.options.scheduler.now() });
     if (this.pipeline === undefined) {
       const hubSecret = await store.getSecret(SECRET_HUB_IDENTITY);
@@ -354,7 +354,8 @@ export class VaultService {
         const hex = deviceIdHex(deviceId);
         if (this.store.unlocked) {
           this.pseudonyms.set(hex, this.store.devicePseudonym(deviceId));
-          return this.store.putReadings(deviceId, records, ledger);
+          // A write that succeeds means there is room again for events that could not be logged.
+          return this.store.putReadings(deviceId, records, ledger).then(() => this.flushPendingEvents());
         }
         const pseudonym = this.pseudonyms.get(hex);
         if (pseudonym === undefined) return Promise.reject(new Error('locked before this sensor was known'));
@@ -375,9 +376,28 @@ export class VaultService {
 
   private record(event: SecurityLogEntry): void {
     if (this.store.unlocked) {
-      void this.store.addSecurityEvent(event).catch(() => undefined);
-    } else if (this.lockedEvents.length < LOCKED_EVENTS_MAX) {
-      this.lockedEvents.push(event);
+      void this.store.addSecurityEvent(event).catch(() => this.keepPending(event));
+    } else {
+      this.keepPending(event);
+    }
+  }
+
+  private keepPending(event: SecurityLogEntry): void {
+    if (this.pendingEvents.length < PENDING_EVENTS_MAX) this.pendingEvents.push(event);
+  }
+
+  private async flushPendingEvents(): Promise<void> {
+    if (this.pendingEvents.length === 0 || !this.store.unlocked) return;
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    for (const [i, e] of events.entries()) {
+      try {
+        await this.store.addSecurityEvent(e);
+      } catch {
+        // Still no room (or locked again): keep the rest, in order, for the next chance.
+        this.pendingEvents = [...events.slice(i), ...this.pendingEvents].slice(0, PENDING_EVENTS_MAX);
+        return;
+      }
     }
   }
 
