@@ -30,3 +30,17 @@ export function deterministicRandom(seed: string): Random {
     return out;
   };
 }
+
+/** A seeded `Random` that remembers every draw, so a test can look for secrets where they must not be. */
+export function recordingRandom(seed: string): { random: Random; draws: Uint8Array[] } {
+  const inner = deterministicRandom(seed);
+  const draws: Uint8Array[] = [];
+  return {
+    draws,
+    random: (n) => {
+      const out = inner(n);
+      draws.push(out.slice());
+      return out;
+    },
+  };
+}

@@ -17,31 +17,18 @@ import { cpaceGenerator, cpaceStart, pairingChannelIdentifier } from '../../src/
 import { chunkSizeForMtu, Fragmenter } from '../../src/core/framing.js';
 import { encodeMessage, type AppMessage } from '../../src/core/messages.js';
 import { acceptReconnect, HubPairing, HubReconnect, SensorPairing, SID_LEN } from '../../src/core/pairing.js';
-import { ed25519KeyPair, x25519KeyPair, type Random } from '../../src/core/primitives.js';
+import { ed25519KeyPair, x25519KeyPair } from '../../src/core/primitives.js';
 import { encodeRecordBytes, MDC, type ReadingRecord } from '../../src/core/readings.js';
 import { formatSetupCode, passcodeToPrs, qrPayload, verhoeffCheckDigit } from '../../src/core/setup-code.js';
 import { TransportSession } from '../../src/core/transport.js';
 import { issueRevocationList } from '../../src/core/trust-store.js';
-import { deterministicRandom } from './deterministic-random.js';
+import { recordingRandom } from './deterministic-random.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROTOCOL_DOC = path.join(root, 'docs', 'protocol.md');
 const BEGIN = '<!-- examples:begin -->';
 const END = '<!-- examples:end -->';
 
-/** A seeded Random that remembers what it handed out, in order. */
-function recordingRandom(seed: string): { random: Random; draws: Uint8Array[] } {
-  const inner = deterministicRandom(seed);
-  const draws: Uint8Array[] = [];
-  return {
-    draws,
-    random: (n) => {
-      const out = inner(n);
-      draws.push(out.slice());
-      return out;
-    },
-  };
-}
 
 /** Hex wrapped at 64 characters, for readable Markdown. */
 function hex(bytes: Uint8Array): string {

@@ -72,3 +72,32 @@ export function seededUnit(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The vault's `Scheduler` on the virtual clock: timers are `Sim` events that can be cancelled. */
+export function simScheduler(sim: Sim): { now: () => number; after(ms: number, fn: () => void): () => void } {
+  return {
+    now: sim.now,
+    after(ms, fn) {
+      let cancelled = false;
+      sim.after(ms, () => {
+        if (!cancelled) fn();
+      });
+      return () => {
+        cancelled = true;
+      };
+    },
+  };
+}
+
+/**
+ * Runs the virtual clock in steps of `stepMs` for up to `forMs`, letting promise callbacks
+ * (storage commits) run between steps; resolves with whether `done()` held.
+ */
+export async function driveAsync(sim: Sim, forMs: number, done: () => boolean, stepMs = 1): Promise<boolean> {
+  const until = sim.now() + forMs;
+  while (!done() && sim.now() < until) {
+    sim.run(sim.now() + stepMs);
+    await new Promise((r) => setImmediate(r));
+  }
+  return done();
+}

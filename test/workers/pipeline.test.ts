@@ -9,10 +9,10 @@ import { x25519KeyPair } from '../../src/core/primitives.js';
 import { encodeRecordBytes, type ReadingRecord } from '../../src/core/readings.js';
 import { passcodeToPrs } from '../../src/core/setup-code.js';
 import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
-import { Pipeline, VIEW_INTERVAL_MS, type PipelineStorage, type Scheduler, type SecurityLogEntry, type ViewBatch } from '../../workers/vault/pipeline.js';
+import { Pipeline, VIEW_INTERVAL_MS, type PipelineStorage, type SecurityLogEntry, type ViewBatch } from '../../workers/vault/pipeline.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
 import { heartRates, manufacturedSensor } from '../support/fixtures.js';
-import { Sim } from '../support/sim.js';
+import { driveAsync, Sim, simScheduler } from '../support/sim.js';
 
 /** An in-memory store: commits take `commitMs` of virtual time and can be made to fail. */
 class MemoryStorage implements PipelineStorage {
@@ -61,30 +61,6 @@ class MemoryStorage implements PipelineStorage {
   }
 }
 
-function schedulerOf(sim: Sim): Scheduler {
-  return {
-    now: sim.now,
-    after(ms, fn) {
-      let cancelled = false;
-      sim.after(ms, () => {
-        if (!cancelled) fn();
-      });
-      return () => {
-        cancelled = true;
-      };
-    },
-  };
-}
-
-/** Runs the virtual clock in 1 ms steps, letting promise callbacks (commits) run between steps. */
-async function drive(sim: Sim, forMs: number, done: () => boolean): Promise<boolean> {
-  const until = sim.now() + forMs;
-  while (!done() && sim.now() < until) {
-    sim.run(sim.now() + 1);
-    await new Promise((r) => setImmediate(r));
-  }
-  return done();
-}
 
 function setUp(seed: string, storage?: (sim: Sim) => MemoryStorage) {
   const sim = new Sim();
@@ -102,7 +78,7 @@ function setUp(seed: string, storage?: (sim: Sim) => MemoryStorage) {
       random,
       hubLabel: 'Ward 3 tablet',
       storage: store,
-      scheduler: schedulerOf(sim),
+      scheduler: simScheduler(sim),
       write: (_link, fragment) => {
         const c = connection;
         sim.after(1, () => c?.receiveFragment(fragment));
@@ -157,7 +133,7 @@ async function pair(t: ReturnType<typeof setUp>): Promise<SensorBond> {
   t.device.policy.openWindow(t.sim.now());
   t.connect();
   t.pipeline.pair('link-1', passcodeToPrs(t.identity.passcode));
-  expect(await drive(t.sim, 5_000, () => t.store.bonds.length === 1 && t.views.some((v) => v.sensors.some((s) => s.state === 'open')))).toBe(true);
+  expect(await driveAsync(t.sim, 5_000, () => t.store.bonds.length === 1 && t.views.some((v) => v.sensors.some((s) => s.state === 'open')))).toBe(true);
   return t.store.bonds[0]!;
 }
 
@@ -176,9 +152,9 @@ describe('vault pipeline', () => {
     // 20 000 readings over 2 s of virtual time: 10 000 a second, far above any vital-sign rate.
     for (let i = 0; i < 20; i++) t.sim.after(i * 100, () => t.device.record(heartRates(i * 1_000, 1_000, start)));
     const rows = () => t.store.records.get(deviceIdHex(t.identity.deviceId))?.size ?? 0;
-    expect(await drive(t.sim, 60_000, () => rows() === 20_000 && t.device.store.held === 0)).toBe(true);
+    expect(await driveAsync(t.sim, 60_000, () => rows() === 20_000 && t.device.store.held === 0)).toBe(true);
     expect(violations).toEqual([]);
-    await drive(t.sim, 2 * VIEW_INTERVAL_MS, () => false); // the last view batch
+    await driveAsync(t.sim, 2 * VIEW_INTERVAL_MS, () => false); // the last view batch
     const elapsed = t.sim.now() - start;
     const messages = t.views.length - viewsBefore;
     expect(messages).toBeLessThanOrEqual(Math.ceil(elapsed / VIEW_INTERVAL_MS) + 1);
@@ -192,7 +168,7 @@ describe('vault pipeline', () => {
     await pair(t);
     t.store.failWith = 'QuotaExceededError';
     t.device.record(heartRates(0, 3_000, t.sim.now()));
-    await drive(t.sim, 3_000, () => false);
+    await driveAsync(t.sim, 3_000, () => false);
     expect(t.pipeline.isStorageFull).toBe(true);
     expect(t.device.store.held).toBe(3_000); // nothing acknowledged, so the sensor keeps all of it
     expect(t.store.events.some((e) => e.kind === 'storage-full')).toBe(true);
@@ -200,8 +176,8 @@ describe('vault pipeline', () => {
     t.store.failWith = undefined;
     t.pipeline.retryStorage();
     const rows = () => t.store.records.get(deviceIdHex(t.identity.deviceId))?.size ?? 0;
-    expect(await drive(t.sim, 30_000, () => rows() === 3_000 && t.device.store.held === 0)).toBe(true);
-    await drive(t.sim, 2 * VIEW_INTERVAL_MS, () => false);
+    expect(await driveAsync(t.sim, 30_000, () => rows() === 3_000 && t.device.store.held === 0)).toBe(true);
+    await driveAsync(t.sim, 2 * VIEW_INTERVAL_MS, () => false);
     expect(t.views.at(-1)?.storageFull).toBe(false);
   });
 
@@ -211,14 +187,14 @@ describe('vault pipeline', () => {
     const start = t.sim.now();
     for (let i = 0; i < 10; i++) t.sim.after(i * 50, () => t.device.record(heartRates(i * 500, 500, start)));
     const rows = () => t.store.records.get(deviceIdHex(t.identity.deviceId))?.size ?? 0;
-    await drive(t.sim, 10_000, () => rows() > 1_500);
+    await driveAsync(t.sim, 10_000, () => rows() > 1_500);
     t.restartWorker(); // in the middle of the stream, with writes in flight
     const atRestart = rows();
     expect(atRestart).toBeLessThan(5_000);
-    await drive(t.sim, 500, () => false);
+    await driveAsync(t.sim, 500, () => false);
     t.connect();
     await t.pipeline.reconnect('link-1', bond);
-    expect(await drive(t.sim, 60_000, () => rows() === 5_000 && t.device.store.held === 0)).toBe(true);
+    expect(await driveAsync(t.sim, 60_000, () => rows() === 5_000 && t.device.store.held === 0)).toBe(true);
     const seqs = [...t.store.records.get(deviceIdHex(t.identity.deviceId))!.keys()].sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 5_000 }, (_, i) => i + 1));
     expect(t.store.ledgers.get(deviceIdHex(t.identity.deviceId))).toBe(5_000);
@@ -229,9 +205,9 @@ describe('vault pipeline', () => {
     t.device.policy.openWindow(t.sim.now());
     t.connect();
     t.pipeline.pair('link-1', passcodeToPrs(t.identity.passcode === '13572468' ? '24681357' : '13572468'));
-    expect(await drive(t.sim, 5_000, () => t.store.events.length > 0)).toBe(true);
+    expect(await driveAsync(t.sim, 5_000, () => t.store.events.length > 0)).toBe(true);
     expect(t.store.events.map((e) => e.kind)).toContain('pairing-failed');
-    await drive(t.sim, 2 * VIEW_INTERVAL_MS, () => false);
+    await driveAsync(t.sim, 2 * VIEW_INTERVAL_MS, () => false);
     expect(t.views.at(-1)?.sensors[0]?.failure).toEqual({ kind: 'pairing-failed' });
     // A forged frame (a fresh counter, a tag that cannot verify) on an open session.
     await pair(t);

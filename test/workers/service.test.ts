@@ -7,59 +7,22 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { deviceIdHex } from '../../src/core/certificate.js';
 import { toHex } from '../../src/core/bytes.js';
-import type { Random } from '../../src/core/primitives.js';
 import { formatSetupCode } from '../../src/core/setup-code.js';
 import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
-import type { Scheduler, ViewBatch } from '../../workers/vault/pipeline.js';
+import type { ViewBatch } from '../../workers/vault/pipeline.js';
 import { VaultService, type VaultState } from '../../workers/vault/service.js';
-import { deterministicRandom } from '../support/deterministic-random.js';
+import { deterministicRandom, recordingRandom } from '../support/deterministic-random.js';
 import { heartRates, manufacturedSensor } from '../support/fixtures.js';
-import { Sim } from '../support/sim.js';
+import { driveAsync, Sim, simScheduler } from '../support/sim.js';
 
 const CHEAP_ARGON2 = { m: 64, t: 1, p: 1 } as const;
 let dbCount = 0;
 
-function schedulerOf(sim: Sim): Scheduler {
-  return {
-    now: sim.now,
-    after(ms, fn) {
-      let cancelled = false;
-      sim.after(ms, () => {
-        if (!cancelled) fn();
-      });
-      return () => {
-        cancelled = true;
-      };
-    },
-  };
-}
 
-async function drive(sim: Sim, forMs: number, done: () => boolean): Promise<boolean> {
-  const until = sim.now() + forMs;
-  while (!done() && sim.now() < until) {
-    sim.run(sim.now() + 2);
-    await new Promise((r) => setImmediate(r));
-  }
-  return done();
-}
-
-/** A random source that remembers every draw, so a test can look for secrets where they must not be. */
-function recording(seed: string): { random: Random; draws: Uint8Array[] } {
-  const inner = deterministicRandom(seed);
-  const draws: Uint8Array[] = [];
-  return {
-    draws,
-    random: (n) => {
-      const out = inner(n);
-      draws.push(out.slice());
-      return out;
-    },
-  };
-}
 
 async function setUp(seed: string) {
   const sim = new Sim();
-  const { random, draws } = recording(seed);
+  const { random, draws } = recordingRandom(seed);
   const sensorRandom = deterministicRandom(`${seed}/sensor`);
   const { identity, ca } = manufacturedSensor(sensorRandom, sim.now());
   const device = new SensorDevice({ identity, random: sensorRandom, clock: sim.now, storeCapacity: 100_000 });
@@ -69,7 +32,7 @@ async function setUp(seed: string) {
   let connection: SensorConnection | undefined;
   const service = await VaultService.start({
     random,
-    scheduler: schedulerOf(sim),
+    scheduler: simScheduler(sim),
     trustRoots: [{ name: ca.name, publicKey: ca.publicKey }],
     hubLabel: 'Ward 3 tablet',
     dbName: `vault-service-${dbCount++}`,
@@ -127,19 +90,19 @@ describe('vault service', () => {
     expect(t.service.pair('link-1', { setupCode: '1234-5678-4' })).toEqual({ ok: false, problem: 'trivial' });
     expect(t.service.pair('link-1', { setupCode: '1234-567' })).toEqual({ ok: false, problem: 'length' });
     expect(t.service.pair('link-1', { setupCode: formatSetupCode(t.identity.passcode) })).toEqual({ ok: true });
-    expect(await drive(t.sim, 5_000, () => t.views.some((v) => v.sensors.some((s) => s.state === 'open')))).toBe(true);
+    expect(await driveAsync(t.sim, 5_000, () => t.views.some((v) => v.sensors.some((s) => s.state === 'open')))).toBe(true);
     const id = deviceIdHex(t.identity.deviceId);
     expect((await t.service.bonds()).map((b) => b.serial)).toEqual([t.identity.serial]);
 
     const start = t.sim.now();
     t.device.record(heartRates(0, 1_000, start));
-    expect(await drive(t.sim, 10_000, () => t.device.store.held === 0)).toBe(true);
+    expect(await driveAsync(t.sim, 10_000, () => t.device.store.held === 0, 2)).toBe(true);
 
     // Locked: the stream goes on, readings are sealed to the storage key, still acknowledged.
     t.service.lock();
     expect(t.service.state().unlocked).toBe(false);
     t.device.record(heartRates(1_000, 1_000, start));
-    expect(await drive(t.sim, 10_000, () => t.device.store.held === 0)).toBe(true);
+    expect(await driveAsync(t.sim, 10_000, () => t.device.store.held === 0, 2)).toBe(true);
     await expect(t.service.history(id, start, start + 1e9)).rejects.toThrow(/locked/);
 
     expect((await t.service.unlockWithPassphrase('wrong one')).ok).toBe(false);
@@ -162,9 +125,9 @@ describe('vault service', () => {
     t.device.policy.openWindow(t.sim.now());
     t.connect();
     t.service.pair('link-1', { setupCode: formatSetupCode(t.identity.passcode) });
-    await drive(t.sim, 5_000, () => t.views.some((v) => v.sensors.some((s) => s.state === 'open')));
+    await driveAsync(t.sim, 5_000, () => t.views.some((v) => v.sensors.some((s) => s.state === 'open')));
     t.device.record(heartRates(0, 500, t.sim.now()));
-    await drive(t.sim, 10_000, () => t.device.store.held === 0);
+    await driveAsync(t.sim, 10_000, () => t.device.store.held === 0, 2);
     const id = deviceIdHex(t.identity.deviceId);
     // Everything the page can ever receive: events, and what the API returns.
     const returned: unknown[] = [
