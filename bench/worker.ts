@@ -7,7 +7,8 @@
  *
  * Node side: starts Vite's dev server for `bench/pages/` (`bench/vite.config.ts`), launches
  * Chromium headless, opens `worker-bench.html` and drives `window.workerBench`
- * (`pages/worker-bench.ts`) phase by phase. The worker's heap is read over CDP: a browser-level
+ * (`pages/worker-bench.ts`) phase by phase. The simulated sensors run in their own dedicated
+ * worker (`pages/sensors.worker.ts`); the page only relays fragments, as the app does. The worker's heap is read over CDP: a browser-level
  * session attaches to the worker target (`Target.attachToTarget`) and talks to it with
  * `Target.sendMessageToTarget` — a page session does not reach dedicated workers.
  *
@@ -127,16 +128,16 @@ export const notes: Readonly<Record<string, string>> = {
   main_thread_timer_gap_max_ms: 'Longest gap between two ticks of a setTimeout(0) chain in the page during the 8-sensor window (nominal 4 ms): how long a timer could not run.',
   main_thread_raf_gap_max_ms: 'Longest gap between two requestAnimationFrame callbacks during the 8-sensor window (nominal 16.7 ms; headless Chromium, no GPU).',
   main_thread_sensor_busy_fraction:
-    "Share of the 8-sensor window the page spent running the 8 simulated sensors (recording, hash chain and checkpoint signatures, sealing, fragmenting, handling ACKs): work that in the app happens on the devices, not on the main thread.",
-  main_thread_sensor_longest_ms: 'Longest single stretch of simulated-sensor work in the page during the 8-sensor window.',
-  main_thread_relay_busy_fraction: "Share of the 8-sensor window spent in the app's relay: `VaultClient.receive` (copy check, comlink postMessage with transfer) for every fragment.",
-  main_thread_relay_longest_ms: 'Longest single `VaultClient.receive` call during the 8-sensor window.',
+    "Share of the 8-sensor window spent running the 8 simulated sensors (recording, hash chain and checkpoint signatures, sealing, fragmenting, handling ACKs), measured in their own sensor worker: work that in the app happens on the devices. It is no longer on the page's main thread; near 1 means the sensor worker, not the vault, bounds the saturating rate.",
+  main_thread_sensor_longest_ms: 'Longest single stretch of simulated-sensor work (in the sensor worker) during the 8-sensor window.',
+  main_thread_relay_busy_fraction: "Share of the 8-sensor window the page's main thread spent in the app's relay: `VaultClient.receive` (copy check, comlink postMessage with transfer) for every fragment of each batch from the sensor worker, and posting the vault worker's writes (transferred) to the sensor worker.",
+  main_thread_relay_longest_ms: 'Longest single relay stretch on the page (one batch of fragments into the vault worker, or one write out) during the 8-sensor window.',
   pipeline_readings_per_s_8_backlog:
     "8 sensors streaming a backlog recorded beforehand (untimed, links paused): the page does no recording during the window, only the sensors' sealing and fragmenting, the ACKs and the app's relay, each link with at most 128 fragments unanswered by the worker. Same window; min/max over its 5 slices. Closer to the worker's own capacity, since recording on the simulated sensors is most of the page's work under saturate.",
   backlog_readings_per_sensor: 'Readings each sensor held when the backlog run started (2.5 × what the saturate rate would need for warm-up + window, at most 400,000).',
   backlog_left_min: 'Fewest readings any sensor still held at the end of the backlog window: above 0, no sensor ran dry during it.',
   main_thread_sensor_busy_fraction_backlog:
-    'Share of the backlog window spent in simulated-sensor work (sealing, fragmenting, ACKs; no recording). No longest-task figure for this window: the backlog (≈ 1.5 M readings) in the page heap makes its garbage collections, not the app, the longest tasks.',
+    'Share of the backlog window spent in simulated-sensor work (sealing, fragmenting, ACKs; no recording), in the sensor worker. No longest-task figure for this window (kept as before; the backlog now sits in the sensor worker\'s heap, not the page\'s).',
   main_thread_relay_busy_fraction_backlog: "Share of the backlog window spent in the app's relay (`VaultClient.receive`).",
   view_batches_per_s_8: 'View batches the worker posted to the page per second during the 8-sensor window (vault §3.1: at most 20).',
   raw_idb_put_per_s:
@@ -159,7 +160,7 @@ export const notes: Readonly<Record<string, string>> = {
   heap_end_mb: 'Vault worker used heap after forced GC at the last sample, MiB.',
   heap_slope_mb_per_min: 'Least-squares slope of the worker heap samples, MiB per minute.',
   heap_samples_mb: 'Every worker heap sample, "minute:MiB", one a minute after forced GC.',
-  page_heap_growth_mb: "The page's used JS heap (same method, page session) from the first to the last sample, MiB: the sensors, the relay and comlink on the main thread.",
+  page_heap_growth_mb: "The page's used JS heap (same method, page session) from the first to the last sample, MiB: the relay and comlink on the main thread (the sensors run in their own worker).",
   main_thread_longest_task_ms_realistic:
     'main_thread_longest_task_ms during the heap run (8 sensors at the realistic rate), probed between heap samples only (a forced GC of the page would count otherwise).',
   main_thread_longtask_max_ms_realistic: "Longest 'longtask' entry during the heap run (0: none ≥ 50 ms).",

@@ -2,52 +2,44 @@
 /// <reference types="vite/client" />
 /**
  * The page of the `worker` benchmark (bench/README.md): the real vault worker, started through the
- * app's own client (`src/app/vault-client.ts`), real IndexedDB, and N reference sensors in this
- * page — each its own `SensorDevice`, its own BLE-like link id into the one vault worker, paired
- * with a setup code like a user would. `bench/worker.ts` drives it with `page.evaluate` through
- * `window.workerBench`.
+ * app's own client (`src/app/vault-client.ts`), real IndexedDB, and N reference sensors in a
+ * dedicated worker of their own (`sensors.worker.ts`) — each its own `SensorDevice`, its own
+ * BLE-like link id into the one vault worker, paired with a setup code like a user would.
+ * `bench/worker.ts` drives it with `page.evaluate` through `window.workerBench`.
  *
- * The link is the vault test page's (test/browser/pages/vault-page.ts), per sensor: a fragment
- * the sensor queues on `data` is taken on the next task and handed to the worker with
- * `client.receive` (transferred), as the app does with a GATT notification; a fragment the worker
- * writes to `control` reaches the sensor on the next task, like a GATT write.
+ * In the app the sensors are BLE peripherals outside the browser and the page only relays
+ * fragments between Web Bluetooth and the vault worker; here the page does the same between the
+ * sensor worker and the vault worker: a batch of fragments the sensor worker posts (one message,
+ * buffers transferred — GATT notifications) is handed fragment by fragment to the vault worker
+ * with `client.receive` (transferred), and a fragment the vault worker writes to `control` is
+ * posted (transferred) to the sensor worker, which hands it to the sensor on the next task.
  *
- * Three kinds of load:
+ * Three kinds of load (run in the sensor worker, see there):
  * - **saturate**: each active sensor's store is topped up whenever what it holds (recorded, not
  *   yet acknowledged) drops below `low`, back up to `high`, in slices of at most `slice` records
- *   per task; so the sensors record as fast as the vault acknowledges, and at most `high` readings
- *   per sensor are in flight. The readings are single numeric vitals (heart rate, SpO2,
- *   respiratory rate, temperature in turn): the smallest record, the most records per byte.
- *   Recording is costly for the reference sensor (a SHA-256 hash-chain step per record, an
- *   Ed25519 checkpoint signature every 100), and here it runs on the page's main thread.
+ *   per task; so the sensors record as fast as the vault acknowledges. The readings are single
+ *   numeric vitals (heart rate, SpO2, respiratory rate, temperature in turn).
  * - **backlog**: the same readings, all recorded beforehand (untimed, links paused), then streamed:
- *   sensors reconnecting with a backlog. The page then only seals, fragments and relays during
- *   the window; at most `maxInflight` fragments per link wait for the worker.
+ *   sensors reconnecting with a backlog; at most `maxInflight` fragments per link wait for the
+ *   vault worker (the page reports answered ones back, as a BLE link's buffers free up).
  * - **realistic**: each sensor runs the reference vitals simulator (`sensor/vitals.ts`) in real
  *   time with heart rate, SpO2, respiratory rate, temperature and blood pressure at 1 Hz and the
  *   ECG at 250 Hz (one 250-sample waveform record a second): 6 records a second per sensor.
  *
  * The page measures its own main thread while asked (`startProbe` / `stopProbe`): long tasks
  * (PerformanceObserver 'longtask', ≥ 50 ms), the longest gap between ticks of a `setTimeout(0)`
- * chain and of a `requestAnimationFrame` chain, and how long the benchmark's own work took (the
- * sensors, which in the app are other devices, and the relay into the worker, which is the app's).
+ * chain and of a `requestAnimationFrame` chain, and how long the page's own work took (the relay
+ * into the vault worker, the app's; the sensors' work is reported from the sensor worker).
  */
 import * as Comlink from 'comlink';
 import { toHex } from '../../src/core/bytes.js';
-import { MDC } from '../../src/core/readings.js';
 import { formatSetupCode } from '../../src/core/setup-code.js';
-import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
-import { createManufacturerCa, manufactureDevice, type DeviceIdentity } from '../../sensor/identity.js';
-import type { Measurement } from '../../sensor/record-store.js';
-import { VitalsSimulator } from '../../sensor/vitals.js';
 // The benchmark measures the app's own path into the worker, so it uses the app's client.
 import { startVault, type VaultClient } from '../../src/app/vault-client.js';
 import type { ViewBatch } from '../../workers/vault/pipeline.js';
 import type { BaselineApi, IdbParams, IdbSample, OpenSample } from './baseline.worker.js';
+import type { FragmentBatch, PageToSensors, SensorsApi } from './sensors.worker.js';
 
-const ATT_MTU = 247;
-const random = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
-const ca = createManufacturerCa('Vitalock Bench Medical', random);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ── bookkeeping of the page's own work ────────────────────────────────────────────────────────
@@ -59,9 +51,7 @@ interface WorkClock {
 }
 
 const work = {
-  /** The sensors: recording, sealing and fragmenting, handling ACKs (in the app: other devices). */
-  sensor: { totalMs: 0, longestMs: 0 } as WorkClock,
-  /** Handing fragments to the worker (`client.receive`): the app's relay. */
+  /** Relaying fragments: `client.receive` into the vault worker, and writes out to the sensor worker. */
   relay: { totalMs: 0, longestMs: 0 } as WorkClock,
   /** The view callback (here: counting; in the app: rendering). */
   view: { totalMs: 0, longestMs: 0 } as WorkClock,
@@ -85,117 +75,54 @@ function resetWork(): void {
   }
 }
 
-// ── sensors ─────────────────────────────────────────────────────────────────────────────────────
-
-interface Load {
-  readonly low: number;
-  readonly high: number;
-  readonly slice: number;
-}
-
-interface Sim {
-  readonly index: number;
-  readonly link: string;
-  readonly identity: DeviceIdentity;
-  readonly device: SensorDevice;
-  connection: SensorConnection | undefined;
-  acked: number;
-  drainScheduled: boolean;
-  refillScheduled: boolean;
-  load: Load | undefined;
-  vitals: VitalsSimulator | undefined;
-  /** Readings recorded by this page on the sensor so far. */
-  recorded: number;
-  /** While pre-recording a backlog: fragments stay on the sensor (its queue fills, it stops). */
-  paused: boolean;
-  /** Fragments handed to the worker whose `receive` has not returned yet, and the cap on them. */
-  inflight: number;
-  maxInflight: number;
-}
+// ── the relay ───────────────────────────────────────────────────────────────────────────────────
 
 let client: VaultClient | undefined;
 let baseline: Comlink.Remote<BaselineApi> | undefined;
+let sensors: Comlink.Remote<SensorsApi> | undefined;
+let sensorsWorker: Worker | undefined;
+let sensorPort: MessagePort | undefined;
 let dbName = '';
-const sims: Sim[] = [];
 const views = { batches: 0, readings: 0 };
-let realisticTimer: ReturnType<typeof setInterval> | undefined;
+/** Backlog mode: links whose answered fragments are reported back to the sensor worker. */
+let gated = false;
+/** Answered fragments per link not reported yet, flushed once per task. */
+const answered = new Map<string, number>();
+let answeredScheduled = false;
 
-function simByLink(link: string): Sim | undefined {
-  return sims[Number(link.slice('link-'.length))];
+function flushAnswered(): void {
+  answeredScheduled = false;
+  for (const [link, n] of answered) sensorPort?.postMessage({ type: 'done', link, n } satisfies PageToSensors);
+  answered.clear();
 }
 
-/**
- * The next task takes every fragment the sensor has queued and hands each to the worker. With a
- * finite `maxInflight` (backlog mode), it stops while that many `receive` calls are unanswered,
- * as a BLE link's buffers would, and goes on as they return; the sensor's own queue (64
- * fragments) then fills and it stops streaming until there is room.
- */
-function scheduleDrain(sim: Sim, c: SensorConnection): void {
-  if (sim.drainScheduled) return;
-  sim.drainScheduled = true;
-  setTimeout(() => {
-    sim.drainScheduled = false;
-    const gated = Number.isFinite(sim.maxInflight);
-    while (!sim.paused && sim.inflight < sim.maxInflight) {
-      const f = timed(work.sensor, () => c.takeFragment());
-      if (f === undefined || sim.connection !== c) break;
-      const sent = timed(work.relay, () => client?.receive(sim.link, f));
-      if (gated && sent !== undefined) {
-        sim.inflight++;
-        const done = (): void => {
-          sim.inflight--;
-          if (c.queuedFragments > 0) scheduleDrain(sim, c);
-        };
+function onAnswered(link: string): void {
+  answered.set(link, (answered.get(link) ?? 0) + 1);
+  if (!answeredScheduled) {
+    answeredScheduled = true;
+    setTimeout(flushAnswered, 0);
+  }
+}
+
+/** A batch of notifications from the sensor worker: each fragment into the vault worker, transferred. */
+function onFragments(event: MessageEvent<FragmentBatch>): void {
+  const { link, fragments } = event.data;
+  const c = client;
+  if (c === undefined) return;
+  timed(work.relay, () => {
+    for (const f of fragments) {
+      const sent = c.receive(link, f);
+      if (gated) {
+        const done = (): void => onAnswered(link);
         sent.then(done, done);
       }
     }
-  }, 0);
+  });
 }
 
-const NUMERIC: readonly Omit<Measurement, 'timeMs'>[] = [
-  { code: MDC.ECG_HEART_RATE, unit: MDC.DIM_BEAT_PER_MIN, flags: 0, value: { kind: 1, value: { mantissa: 72, exponent: 0 } } },
-  { code: MDC.PULS_OXIM_SAT_O2, unit: MDC.DIM_PERCENT, flags: 0, value: { kind: 1, value: { mantissa: 98, exponent: 0 } } },
-  { code: MDC.RESP_RATE, unit: MDC.DIM_RESP_PER_MIN, flags: 0, value: { kind: 1, value: { mantissa: 16, exponent: 0 } } },
-  { code: MDC.TEMP_BODY, unit: MDC.DIM_DEGC, flags: 0, value: { kind: 1, value: { mantissa: 366, exponent: -1 } } },
-] as Omit<Measurement, 'timeMs'>[];
-
-function numericReadings(sim: Sim, count: number): Measurement[] {
-  const t = Date.now();
-  const out = new Array<Measurement>(count);
-  for (let i = 0; i < count; i++) {
-    const template = NUMERIC[(sim.recorded + i) % NUMERIC.length] as Omit<Measurement, 'timeMs'>;
-    out[i] = { ...template, timeMs: t } as Measurement;
-  }
-  return out;
-}
-
-/** Tops the sensor up to `high` held readings, one slice per task. */
-function scheduleRefill(sim: Sim): void {
-  if (sim.refillScheduled || sim.load === undefined) return;
-  sim.refillScheduled = true;
-  setTimeout(() => {
-    sim.refillScheduled = false;
-    const load = sim.load;
-    if (load === undefined) return;
-    const want = Math.min(load.slice, load.high - sim.device.store.held);
-    if (want <= 0) return;
-    const readings = numericReadings(sim, want);
-    sim.recorded += timed(work.sensor, () => sim.device.record(readings));
-    if (sim.device.store.held < load.high) scheduleRefill(sim);
-  }, 0);
-}
-
-async function connect(sim: Sim): Promise<void> {
-  sim.connection?.disconnect();
-  const c = sim.device.connect(ATT_MTU);
-  sim.connection = c;
-  c.onFragmentReady(() => scheduleDrain(sim, c));
-  await client!.vault.openLink(sim.link, ATT_MTU);
-}
-
-async function until(what: string, done: () => boolean, ms: number): Promise<void> {
+async function until(what: string, done: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const end = performance.now() + ms;
-  while (!done()) {
+  while (!(await done())) {
     if (performance.now() > end) throw new Error(`timed out: ${what}`);
     await sleep(20);
   }
@@ -232,9 +159,10 @@ export interface ProbeResult {
   /** Longest time between two animation frames (nominally 16.7 ms). */
   readonly rafGapMaxMs: number;
   readonly rafTicks: number;
-  /** The page's own work while probed. */
+  /** The simulated sensors' work while probed, in the sensor worker (not on the page's main thread). */
   readonly sensorMs: number;
   readonly sensorLongestMs: number;
+  /** The page's own work while probed. */
   readonly relayMs: number;
   readonly relayLongestMs: number;
   readonly viewMs: number;
@@ -243,9 +171,10 @@ export interface ProbeResult {
 
 let probe: Probe | undefined;
 
-function startProbe(): void {
+async function startProbe(): Promise<void> {
   if (probe?.running) throw new Error('probe already running');
   resetWork();
+  await sensors?.takeWork();
   const now = performance.now();
   const p: Probe = {
     running: true,
@@ -297,6 +226,7 @@ async function stopProbe(): Promise<ProbeResult> {
   // Let the observer deliver the entries of the last tasks.
   await sleep(100);
   p.running = false;
+  const sensorWork = (await sensors?.takeWork()) ?? { totalMs: 0, longestMs: 0 };
   const pending = p.observer?.takeRecords() ?? [];
   for (const entry of pending) p.longtasks.push(entry.duration);
   p.observer?.disconnect();
@@ -311,8 +241,8 @@ async function stopProbe(): Promise<ProbeResult> {
     timerGapsTop: p.timerGaps.sort((a, b) => b[1] - a[1]).slice(0, 10),
     rafGapMaxMs: round(p.rafGapMax),
     rafTicks: p.rafTicks,
-    sensorMs: round(work.sensor.totalMs),
-    sensorLongestMs: round(work.sensor.longestMs),
+    sensorMs: round(sensorWork.totalMs),
+    sensorLongestMs: round(sensorWork.longestMs),
     relayMs: round(work.relay.totalMs),
     relayLongestMs: round(work.relay.longestMs),
     viewMs: round(work.view.totalMs),
@@ -404,7 +334,7 @@ async function chunkStats(): Promise<ChunkStats> {
 // ── the API bench/worker.ts drives ──────────────────────────────────────────────────────────────
 
 export interface Counts {
-  /** performance.now() of the page when read. */
+  /** performance.now() of the page when read (after the sensor worker answered). */
   readonly t: number;
   /** Per sensor: highest seq acknowledged (every seq up to it is stored). */
   readonly acked: readonly number[];
@@ -414,35 +344,34 @@ export interface Counts {
   readonly viewReadings: number;
 }
 
-function counts(): Counts {
-  return {
-    t: performance.now(),
-    acked: sims.map((s) => s.acked),
-    held: sims.map((s) => s.device.store.held),
-    recorded: sims.map((s) => s.recorded),
-    viewBatches: views.batches,
-    viewReadings: views.readings,
-  };
+async function counts(): Promise<Counts> {
+  const s = await sensors!.counts();
+  return { t: performance.now(), ...s, viewBatches: views.batches, viewReadings: views.readings };
 }
 
 export const api = {
   /**
-   * Starts the vault worker, creates a vault with `passphrase` (real Argon2 calibration), and
-   * pairs `sensors` sensors, one link each. Resolves with what it took.
+   * Starts the sensor worker and the vault worker, creates a vault with `passphrase` (real Argon2
+   * calibration), and pairs `count` sensors, one link each. Resolves with what it took.
    */
-  async setup(sensors: number, passphrase: string): Promise<{ createMs: number; pairMs: number[]; dbName: string }> {
-    dbName = `vitalock-bench-${toHex(random(4))}`;
+  async setup(count: number, passphrase: string): Promise<{ createMs: number; pairMs: number[]; dbName: string }> {
+    dbName = `vitalock-bench-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
+    sensorsWorker = new Worker(new URL('./sensors.worker.ts', import.meta.url), { type: 'module', name: 'sensors' });
+    sensors = Comlink.wrap<SensorsApi>(sensorsWorker);
+    const channel = new MessageChannel();
+    sensorPort = channel.port1;
+    sensorPort.onmessage = onFragments;
+    await sensors.init(Comlink.transfer(channel.port2, [channel.port2]));
+    const ca = await sensors.trustRoot();
     client = await startVault(
       { trustRoots: [{ name: ca.name, publicKey: toHex(ca.publicKey) }], hubLabel: 'Bench tablet', dbName },
       {
-        write: (link, fragment) => {
-          // The GATT write to `control`, answered on the next task like a real stack.
-          setTimeout(() => {
-            const sim = simByLink(link);
-            const c = sim?.connection;
-            if (c !== undefined) timed(work.sensor, () => c.receiveFragment(fragment));
-          }, 0);
-        },
+        write: (link, fragment) =>
+          timed(work.relay, () => {
+            // The GATT write to `control`: to the sensor worker, transferred.
+            const own = fragment.byteOffset === 0 && fragment.byteLength === fragment.buffer.byteLength ? fragment : fragment.slice();
+            sensorPort?.postMessage({ type: 'write', link, fragment: own } satisfies PageToSensors, [own.buffer as ArrayBuffer]);
+          }),
         view: (batch: ViewBatch) =>
           timed(work.view, () => {
             views.batches++;
@@ -455,120 +384,51 @@ export const api = {
     await client.vault.create(passphrase);
     const createMs = performance.now() - t0;
     const pairMs: number[] = [];
-    for (let i = 0; i < sensors; i++) {
-      const identity = manufactureDevice({ ca, random, nowMs: Date.now(), serial: `BENCH${String(i).padStart(4, '0')}` });
-      const device = new SensorDevice({ identity, random, clock: () => Date.now(), storeCapacity: 1_000_000 });
-      const sim: Sim = {
-        index: i,
-        link: `link-${i}`,
-        identity,
-        device,
-        connection: undefined,
-        acked: 0,
-        drainScheduled: false,
-        refillScheduled: false,
-        load: undefined,
-        vitals: undefined,
-        recorded: 0,
-        paused: false,
-        inflight: 0,
-        maxInflight: Number.POSITIVE_INFINITY,
-      };
-      device.onEvent((e) => {
-        if (e.type !== 'acknowledged') return;
-        sim.acked = e.upTo;
-        if (sim.load !== undefined && device.store.held < sim.load.low) scheduleRefill(sim);
-      });
-      sims.push(sim);
+    for (let i = 0; i < count; i++) {
       const p0 = performance.now();
-      device.policy.openWindow(Date.now());
-      await connect(sim);
-      const result = await client.vault.pair(sim.link, { setupCode: formatSetupCode(identity.passcode) });
+      const { link, passcode } = await sensors.addSensor(i);
+      const mtu = await sensors.connect(i);
+      await client.vault.openLink(link, mtu);
+      const result = await client.vault.pair(link, { setupCode: formatSetupCode(passcode) });
       if (!result.ok) throw new Error(`pairing sensor ${i} refused: ${result.problem}`);
-      await until(`pairing of sensor ${i}`, () => device.bonds.size === 1 && sim.connection?.isOpen === true, 20_000);
+      await until(`pairing of sensor ${i}`, () => sensors!.bonded(i), 20_000);
       pairMs.push(performance.now() - p0);
     }
     return { createMs, pairMs, dbName };
   },
 
   /** Saturating load on sensors [0, active): see the top of this file. */
-  startSaturate(active: number, low: number, high: number, slice: number): void {
-    for (const sim of sims.slice(0, active)) {
-      sim.load = { low, high, slice };
-      scheduleRefill(sim);
-    }
-  },
+  startSaturate: (active: number, low: number, high: number, slice: number): Promise<void> => sensors!.startSaturate(active, low, high, slice),
 
   /** Stops topping up and waits until every sensor's readings are all acknowledged. */
   async stopLoad(timeoutMs = 120_000): Promise<number> {
     const t0 = performance.now();
-    for (const sim of sims) {
-      sim.load = undefined;
-      if (sim.paused) {
-        sim.paused = false;
-        if (sim.connection !== undefined) scheduleDrain(sim, sim.connection);
-      }
-    }
-    if (realisticTimer !== undefined) clearInterval(realisticTimer);
-    realisticTimer = undefined;
-    for (const sim of sims) sim.vitals = undefined;
-    await until('drain', () => sims.every((s) => s.device.store.held === 0), timeoutMs);
-    for (const sim of sims) sim.maxInflight = Number.POSITIVE_INFINITY;
+    await sensors!.stopLoad();
+    await until('drain', async () => (await sensors!.counts()).held.every((h) => h === 0), timeoutMs);
+    gated = false;
+    await sensors!.ungate();
     return performance.now() - t0;
   },
 
   /**
    * Backlog mode, step 1 (untimed): records `perSensor` readings on each of sensors [0, active)
-   * while their links are paused, so that during the measured window the page does no recording
-   * at all — like sensors that reconnect holding a backlog. In slices, yielding between them.
+   * while their links are paused, so that during the measured window no sensor records — like
+   * sensors that reconnect holding a backlog.
    */
   async prerecord(active: number, perSensor: number): Promise<number> {
     const t0 = performance.now();
-    const slice = 5_000;
-    for (const sim of sims.slice(0, active)) sim.paused = true;
-    for (;;) {
-      let more = false;
-      for (const sim of sims.slice(0, active)) {
-        const want = Math.min(slice, perSensor - sim.device.store.held);
-        if (want <= 0) continue;
-        sim.recorded += sim.device.record(numericReadings(sim, want));
-        more = true;
-      }
-      if (!more) break;
-      await sleep(0);
-    }
+    await sensors!.prerecord(active, perSensor);
     return performance.now() - t0;
   },
 
   /** Backlog mode, step 2: the paused links stream, at most `maxInflight` fragments unanswered each. */
-  startBacklog(active: number, maxInflight: number): void {
-    for (const sim of sims.slice(0, active)) {
-      sim.maxInflight = maxInflight;
-      sim.paused = false;
-      if (sim.connection !== undefined) scheduleDrain(sim, sim.connection);
-    }
+  async startBacklog(active: number, maxInflight: number): Promise<void> {
+    gated = true;
+    await sensors!.startBacklog(active, maxInflight);
   },
 
   /** Real-time vitals on sensors [0, active), advanced every `tickMs`. */
-  startRealistic(active: number, tickMs = 250): void {
-    const startMs = Date.now();
-    for (const sim of sims.slice(0, active)) {
-      sim.vitals = new VitalsSimulator({
-        seed: `bench-${sim.index}`,
-        startMs,
-        rates: { heartRateMs: 1000, spo2Ms: 1000, respiratoryRateMs: 1000, temperatureMs: 1000, bloodPressureMs: 1000, ecgHz: 250, ecgSamplesPerRecord: 250 },
-      });
-    }
-    realisticTimer = setInterval(() => {
-      const now = Date.now();
-      for (const sim of sims) {
-        const vitals = sim.vitals;
-        if (vitals === undefined) continue;
-        const readings = vitals.advance(now);
-        if (readings.length > 0) sim.recorded += timed(work.sensor, () => sim.device.record(readings));
-      }
-    }, tickMs);
-  },
+  startRealistic: (active: number, tickMs = 250): Promise<void> => sensors!.startRealistic(active, tickMs),
 
   counts,
   startProbe,
@@ -586,14 +446,15 @@ export const api = {
   prepareOpen: (valueBytes: number): Promise<{ plaintextBytes: number; adBytes: number }> => baseline!.prepareOpen(valueBytes),
   openSample: (ms: number): Promise<OpenSample> => baseline!.openSample(ms),
 
-  /** Closes every link, stops the worker and deletes the vault's database. */
+  /** Closes every link, stops both workers and deletes the vault's database. */
   async teardown(): Promise<void> {
-    for (const sim of sims) {
-      sim.load = undefined;
-      sim.connection?.disconnect();
-      sim.connection = undefined;
-    }
-    if (realisticTimer !== undefined) clearInterval(realisticTimer);
+    await sensors?.teardown();
+    sensors?.[Comlink.releaseProxy]();
+    sensors = undefined;
+    sensorsWorker?.terminate();
+    sensorsWorker = undefined;
+    sensorPort?.close();
+    sensorPort = undefined;
     client?.terminate();
     client = undefined;
     await new Promise<void>((resolve) => {
