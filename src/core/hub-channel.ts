@@ -67,6 +67,8 @@ export class HubChannel {
   private previous: TransportSession | undefined;
   private handshakeStartedAt = 0;
   private sensorStatic: Uint8Array | undefined;
+  /** From a scanned QR code: the certificate must name this device (§4.4). */
+  private expectedDeviceId: Uint8Array | undefined;
 
   constructor(private readonly options: HubChannelOptions) {}
 
@@ -83,8 +85,6 @@ export class HubChannel {
     this.handshakeStartedAt = nowMs;
     return [{ type: 'send', message: this.pairing.start() }];
   }
-
-  private expectedDeviceId: Uint8Array | undefined;
 
   /** Starts a Noise_KK session with a bonded sensor (§5). */
   reconnect(sensorStaticKey: Uint8Array, nowMs: number): HubEvent[] {

@@ -8,9 +8,10 @@ import type { SensorBond } from '../../src/core/hub-channel.js';
 import { x25519KeyPair } from '../../src/core/primitives.js';
 import { encodeRecordBytes, type ReadingRecord } from '../../src/core/readings.js';
 import { passcodeToPrs } from '../../src/core/setup-code.js';
-import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
+import { SensorDevice } from '../../sensor/device.js';
 import { Pipeline, VIEW_INTERVAL_MS, type PipelineStorage, type SecurityLogEntry, type ViewBatch } from '../../workers/vault/pipeline.js';
 import { deterministicRandom } from '../support/deterministic-random.js';
+import { DeviceLink } from '../support/device-link.js';
 import { heartRates, manufacturedSensor } from '../support/fixtures.js';
 import { driveAsync, Sim, simScheduler } from '../support/sim.js';
 
@@ -70,7 +71,6 @@ function setUp(seed: string, storage?: (sim: Sim) => MemoryStorage) {
   const store = storage ? storage(sim) : new MemoryStorage(sim);
   const hubKey = x25519KeyPair(random);
   const views: ViewBatch[] = [];
-  let connection: SensorConnection | undefined;
   const makePipeline = () =>
     new Pipeline({
       identity: hubKey,
@@ -79,36 +79,11 @@ function setUp(seed: string, storage?: (sim: Sim) => MemoryStorage) {
       hubLabel: 'Ward 3 tablet',
       storage: store,
       scheduler: simScheduler(sim),
-      write: (_link, fragment) => {
-        const c = connection;
-        sim.after(1, () => c?.receiveFragment(fragment));
-      },
+      write: (_link, fragment) => link.write(fragment),
       view: (batch) => views.push(batch),
     });
   let pipeline = makePipeline();
-  /** A new BLE connection: the device's notifications flow to the pipeline one per ms. */
-  const connect = (): void => {
-    connection?.disconnect();
-    const c = device.connect(247);
-    connection = c;
-    let pulling = false;
-    const pull = (): void => {
-      const f = c.takeFragment();
-      if (f === undefined || connection !== c) {
-        pulling = false;
-        return;
-      }
-      pipeline.receive('link-1', f);
-      sim.after(1, pull);
-    };
-    c.onFragmentReady(() => {
-      if (!pulling) {
-        pulling = true;
-        sim.after(1, pull);
-      }
-    });
-    pipeline.openLink('link-1', 247);
-  };
+  const link = new DeviceLink(sim, device, () => pipeline);
   return {
     sim,
     device,
@@ -118,12 +93,11 @@ function setUp(seed: string, storage?: (sim: Sim) => MemoryStorage) {
     get pipeline() {
       return pipeline;
     },
-    connect,
+    connect: () => link.connect(),
     /** The worker is terminated (everything in memory is gone) and started again. */
     restartWorker(): void {
       pipeline.dispose();
-      connection?.disconnect();
-      connection = undefined;
+      link.disconnect();
       pipeline = makePipeline();
     },
   };

@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { deviceIdHex } from '../../src/core/certificate.js';
 import { toHex } from '../../src/core/bytes.js';
 import { formatSetupCode } from '../../src/core/setup-code.js';
-import { SensorDevice, type SensorConnection } from '../../sensor/device.js';
+import { SensorDevice } from '../../sensor/device.js';
 import type { ViewBatch } from '../../workers/vault/pipeline.js';
 import { VaultService, type VaultState } from '../../workers/vault/service.js';
 import { deterministicRandom, recordingRandom } from '../support/deterministic-random.js';
+import { DeviceLink } from '../support/device-link.js';
 import { heartRates, manufacturedSensor } from '../support/fixtures.js';
 import { driveAsync, Sim, simScheduler } from '../support/sim.js';
 
@@ -29,7 +30,8 @@ async function setUp(seed: string) {
   const toPage: unknown[] = [];
   const views: ViewBatch[] = [];
   const states: VaultState[] = [];
-  let connection: SensorConnection | undefined;
+  const late: { service?: VaultService } = {};
+  const link = new DeviceLink(sim, device, () => late.service!);
   const service = await VaultService.start({
     random,
     scheduler: simScheduler(sim),
@@ -38,10 +40,7 @@ async function setUp(seed: string) {
     dbName: `vault-service-${dbCount++}`,
     unsafeArgon2ForTests: CHEAP_ARGON2,
     events: {
-      write: (_link, fragment) => {
-        const c = connection;
-        sim.after(1, () => c?.receiveFragment(fragment));
-      },
+      write: (_link, fragment) => link.write(fragment),
       view: (batch) => {
         views.push(batch);
         toPage.push(batch);
@@ -52,29 +51,8 @@ async function setUp(seed: string) {
       },
     },
   });
-  const connect = (): void => {
-    connection?.disconnect();
-    const c = device.connect(247);
-    connection = c;
-    let pulling = false;
-    const pull = (): void => {
-      const f = c.takeFragment();
-      if (f === undefined || connection !== c) {
-        pulling = false;
-        return;
-      }
-      service.receive('link-1', f);
-      sim.after(1, pull);
-    };
-    c.onFragmentReady(() => {
-      if (!pulling) {
-        pulling = true;
-        sim.after(1, pull);
-      }
-    });
-    service.openLink('link-1', 247);
-  };
-  return { sim, service, device, identity, draws, toPage, views, states, connect };
+  late.service = service;
+  return { sim, service, device, identity, draws, toPage, views, states, connect: () => link.connect() };
 }
 
 describe('vault service', () => {
