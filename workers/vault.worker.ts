@@ -22,6 +22,11 @@ export interface StartOptions {
   readonly trustRoots: readonly { readonly name: string; readonly publicKey: string }[];
   readonly hubLabel: string;
   readonly dbName?: string;
+  /**
+   * The cloud's ingestion key list (protocol §11.3, hex) and the deployment's Ed25519 public key
+   * (hex) the app pins. Without it readings stay on the device and the outbox stays empty.
+   */
+  readonly ingestion?: { readonly keyList: string; readonly deploymentPublicKey: string };
 }
 
 /** Callbacks the page registers (wrapped with `Comlink.proxy`). */
@@ -53,6 +58,9 @@ const api = {
       hubLabel: options.hubLabel,
       trustRoots: options.trustRoots.map((r) => ({ name: r.name, publicKey: fromHex(r.publicKey) })),
       ...(options.dbName !== undefined ? { dbName: options.dbName } : {}),
+      ...(options.ingestion !== undefined
+        ? { ingestion: { keyList: fromHex(options.ingestion.keyList), deploymentPublicKey: fromHex(options.ingestion.deploymentPublicKey) } }
+        : {}),
     });
     return service.state();
   },
@@ -73,14 +81,30 @@ const api = {
   closeLink: (link: string) => requireService().closeLink(link),
   /** A fragment from the sensor's `data` characteristic, transferred. */
   receive: (link: string, fragment: Uint8Array) => requireService().receive(link, fragment),
+  /**
+   * Fragments from one link, in arrival order, transferred in one message: the page coalesces
+   * what arrives in one task, so a burst costs one round trip instead of one per fragment.
+   */
+  receiveBatch: (link: string, fragments: readonly Uint8Array[]) => {
+    const s = requireService();
+    for (const f of fragments) s.receive(link, f);
+  },
   pair: (link: string, input: { setupCode?: string; qr?: string }): PairResult => requireService().pair(link, input),
   reconnect: (link: string, deviceId: string) => requireService().reconnect(link, deviceId),
   retryStorage: () => requireService().retryStorage(),
   bonds: () => requireService().bonds(),
   forget: (deviceId: string) => requireService().forget(deviceId),
+  nameSensor: (deviceId: string, name?: string, patient?: string) => requireService().nameSensor(deviceId, name, patient),
   latest: (deviceId: string) => requireService().latest(deviceId),
   history: (deviceId: string, fromMs: number, toMs: number) => requireService().history(deviceId, fromMs, toMs),
   securityLog: (fromMs?: number, toMs?: number) => requireService().securityLog(fromMs, toMs),
+  /** The sealed outbox (protocol §11), for sync: works while the vault is locked. */
+  outboxStats: () => requireService().outboxStats(),
+  takeOutbox: async (limit: number) => {
+    const entries = await requireService().takeOutbox(limit);
+    return Comlink.transfer(entries, entries.map((e) => e.sealed.buffer as ArrayBuffer));
+  },
+  ackOutbox: (batchIds: readonly string[]) => requireService().ackOutbox(batchIds),
 };
 
 /**

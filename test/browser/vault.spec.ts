@@ -42,7 +42,11 @@ test.describe('vault worker', () => {
     const secrets = await page.evaluate((c) => window.vaultTest.secretsFromRecoveryCode(c), code);
     expect(secrets).toHaveLength(3);
     const text = await page.evaluate(() => window.vaultTest.capturedText());
-    expect(await page.evaluate(() => window.vaultTest.capturedCount())).toBeGreaterThan(20);
+    // Replies, fragments for the sensor (ACKs), view batches and bond views, on the worker's port
+    // and on comlink's callback port: the scan covers real traffic (fragments arrive in batches,
+    // so a thousand readings make a few dozen messages, not thousands).
+    expect(await page.evaluate(() => window.vaultTest.capturedCount())).toBeGreaterThan(10);
+    expect(text.length).toBeGreaterThan(10_000);
     for (const secret of secrets) {
       for (let i = 0; i + 32 <= secret.length; i += 16) expect(text.includes(secret.slice(i, i + 32))).toBe(false);
     }

@@ -42,6 +42,22 @@ device.onEvent((e) => {
   if (e.type === 'acknowledged') acked = e.upTo;
 });
 
+/**
+ * Captures every message that reaches the page on any MessagePort as well: comlink delivers the
+ * worker's callbacks (fragments to write, view batches, vault state) on a port of their own, not
+ * on the worker's, and those are exactly what a leak would ride on.
+ */
+const addPortListener = MessagePort.prototype.addEventListener;
+MessagePort.prototype.addEventListener = function (
+  this: MessagePort,
+  type: string,
+  listener: EventListenerOrEventListenerObject | null,
+  options?: boolean | AddEventListenerOptions,
+): void {
+  if (type === 'message') addPortListener.call(this, 'message', (e: Event) => captured.push((e as MessageEvent).data));
+  if (listener !== null) addPortListener.call(this, type, listener, options);
+};
+
 async function start(): Promise<void> {
   const worker = new Worker(new URL('../../../workers/vault.worker.ts', import.meta.url), { type: 'module', name: 'vault' });
   worker.addEventListener('message', (e: MessageEvent) => captured.push(e.data));
