@@ -21,7 +21,8 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   reporter: 'list',
   timeout: 30_000,
-  globalTimeout: 5 * 60_000,
+  // The app specs (test/browser/app-*.spec.ts) build the app once and drive it for ~3 minutes.
+  globalTimeout: 12 * 60_000,
   expect: { timeout: 5_000 },
   use: {
     browserName: 'chromium',

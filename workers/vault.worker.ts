@@ -12,6 +12,9 @@ import type { Random } from '../src/core/primitives.js';
 import type { ViewBatch } from './vault/pipeline.js';
 import { realScheduler } from './vault/scheduler.js';
 import { VaultService, type PairResult, type VaultEvents, type VaultState } from './vault/service.js';
+import { openVaultDb, VAULT_DB_NAME, type VaultDb } from './vault/db.js';
+import { SyncService, type SyncView } from './sync/sync-service.js';
+import { vaultTokenStorage } from './sync/token-vault.js';
 
 const random: Random = (n) => crypto.getRandomValues(new Uint8Array(n));
 
@@ -29,6 +32,13 @@ export interface StartOptions {
   readonly ingestion?: { readonly keyList: string; readonly deploymentPublicKey: string };
 }
 
+/** Sync's settings (docs/sync.md §2): the cloud origin serving `/oidc` and `/api`. */
+export interface SyncOptions {
+  readonly origin: string;
+  readonly clientId?: string;
+  readonly maxInFlight?: number;
+}
+
 /** Callbacks the page registers (wrapped with `Comlink.proxy`). */
 export interface PageCallbacks {
   write(link: string, fragment: Uint8Array): void;
@@ -37,6 +47,18 @@ export interface PageCallbacks {
 }
 
 let service: VaultService | undefined;
+let startedDbName: string = VAULT_DB_NAME;
+/** Sync (docs/sync.md): configured by the page, never started by default. */
+let sync: SyncService | undefined;
+let syncDb: VaultDb | undefined;
+
+function requireSync(): SyncService {
+  if (sync === undefined) throw new Error('call syncConfigure() first');
+  return sync;
+}
+
+// The network came back: cut any backoff short.
+addEventListener('online', () => sync?.syncNow());
 
 function requireService(): VaultService {
   if (service === undefined) throw new Error('call start() first');
@@ -48,8 +70,12 @@ const api = {
     const events: VaultEvents = {
       write: (link, fragment) => void page.write(link, Comlink.transfer(fragment, [fragment.buffer])),
       view: (batch) => void page.view(batch),
-      vault: (state) => void page.vault(state),
+      vault: (state) => {
+        void page.vault(state);
+        if (state.unlocked) void sync?.afterUnlock();
+      },
     };
+    startedDbName = options.dbName ?? VAULT_DB_NAME;
     service?.dispose();
     service = await VaultService.start({
       random,
@@ -105,6 +131,44 @@ const api = {
     return Comlink.transfer(entries, entries.map((e) => e.sealed.buffer as ArrayBuffer));
   },
   ackOutbox: (batchIds: readonly string[]) => requireService().ackOutbox(batchIds),
+  recordOutboxAttempt: (batchIds: readonly string[]) => requireService().recordOutboxAttempt(batchIds),
+  /**
+   * Sync (docs/sync.md): set up against the cloud origin; nothing is sent before `syncStart`.
+   * Every answer is a `SyncView` or an authorization URL: tokens never leave this worker.
+   */
+  async syncConfigure(options: SyncOptions, onState?: (view: SyncView) => void): Promise<SyncView> {
+    sync?.dispose();
+    syncDb?.close();
+    syncDb = await openVaultDb(startedDbName);
+    const origin = new URL(options.origin);
+    sync = new SyncService({
+      origin: origin.origin,
+      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+      outbox: {
+        take: (limit) => requireService().takeOutbox(limit),
+        ack: (ids) => requireService().ackOutbox(ids),
+        stats: () => requireService().outboxStats(),
+      },
+      // The stored refresh token opens with the vault's storage secret key; until the vault
+      // service lends it (docs/sync.md §8), a session lasts as long as this worker.
+      storage: vaultTokenStorage(syncDb, { random, storageSecretKey: async () => undefined }),
+      scheduler,
+      random: () => (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) / 2 ** 32,
+      fetch: (url, init) => fetch(url, init),
+      allowInsecureLoopback: ['127.0.0.1', 'localhost', '[::1]'].includes(origin.hostname),
+      ...(onState !== undefined ? { onState: (view: SyncView) => void onState(view) } : {}),
+    });
+    return sync.view();
+  },
+  syncState: () => requireSync().view(),
+  /** The URL to open for signing in; the PKCE verifier, state and nonce stay here. */
+  syncBeginSignIn: () => requireSync().beginSignIn(),
+  syncCompleteSignIn: (callbackUrl: string) => requireSync().completeSignIn(callbackUrl),
+  syncStart: () => requireSync().start(),
+  syncStop: () => requireSync().stop(),
+  syncNow: () => requireSync().syncNow(),
+  syncSignOut: () => requireSync().signOut(),
 };
 
 /**

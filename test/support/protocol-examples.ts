@@ -22,6 +22,9 @@ import { encodeRecordBytes, MDC, type ReadingRecord } from '../../src/core/readi
 import { formatSetupCode, passcodeToPrs, qrPayload, verhoeffCheckDigit } from '../../src/core/setup-code.js';
 import { TransportSession } from '../../src/core/transport.js';
 import { issueRevocationList } from '../../src/core/trust-store.js';
+import { currentIngestionKey, decodeIngestionKeyList, issueIngestionKeyList } from '../../src/core/ingestion-keys.js';
+import { batchRecord, encodeBatch, hpkeSetupBaseSender, sealBatchBytes, sealInfo } from '../../src/core/sealed-batch.js';
+import { hubIdFor } from '../../workers/vault/outbox.js';
 import { recordingRandom } from './deterministic-random.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -259,8 +262,106 @@ export function currentExamples(doc: string): string {
   return doc.slice(begin + BEGIN.length, end).trim();
 }
 
+// ── §11.5 sealed batch ──────────────────────────────────────────────────────────────────────────
+
+export const SEALED_BEGIN = '<!-- sealed-batch-examples:begin -->';
+export const SEALED_END = '<!-- sealed-batch-examples:end -->';
+
+/** The worked example of §11: the §10.1 identities, the records of §10.3 and the checkpoint of §10.4, sealed. */
+export function renderSealedBatchExamples(): string {
+  // The same draws, in the same order, as §10.1: the same CA, device and sensor keys.
+  const { random } = recordingRandom('vitalock protocol examples v1');
+  const nowMs = Date.UTC(2026, 0, 15, 9, 30, 0);
+  const ca = ed25519KeyPair(random);
+  const deviceId = random(8);
+  const sensorStatic = x25519KeyPair(random);
+  const sensorSigning = ed25519KeyPair(random);
+  const hubStatic = x25519KeyPair(random);
+  const cert = issueCertificate(ca.secretKey, {
+    deviceId,
+    model: 'VL-M1 multiparameter',
+    serial: 'VL-000123',
+    staticKey: sensorStatic.publicKey,
+    signingKey: sensorSigning.publicKey,
+    notBefore: Math.floor(nowMs / 1000),
+    notAfter: Math.floor(nowMs / 1000) + 3650 * 86_400,
+  });
+  const cloud = recordingRandom('vitalock protocol examples v1 / cloud');
+  const deployment = ed25519KeyPair(cloud.random);
+  const ingestion = x25519KeyPair(cloud.random);
+  const nowS = Math.floor(nowMs / 1000);
+  const list = issueIngestionKeyList(deployment.secretKey, 1, [{ publicKey: ingestion.publicKey, notBefore: nowS, notAfter: nowS + 365 * 86_400 }]);
+  const key = currentIngestionKey(decodeIngestionKeyList(list), nowMs + 10_000);
+
+  const records: ReadingRecord[] = [
+    { seq: 1, timeMs: nowMs + 1000, code: MDC.PULS_OXIM_SAT_O2, unit: MDC.DIM_PERCENT, flags: 0, value: { kind: 1, value: { mantissa: 98, exponent: 0 } } },
+    { seq: 2, timeMs: nowMs + 1000, code: MDC.TEMP_BODY, unit: MDC.DIM_DEGC, flags: 0, value: { kind: 1, value: { mantissa: 366, exponent: -1 } } },
+  ];
+  const chain = new RecordChain(deviceId);
+  for (const r of records) chain.append(encodeRecordBytes(r));
+  const hub = recordingRandom('vitalock protocol examples v1 / outbox');
+  const batchId = hub.random(16);
+  const batch = encodeBatch({
+    batchId,
+    hubId: hubIdFor(hubStatic.publicKey),
+    createdAtMs: nowMs + 2000,
+    deviceId,
+    certificate: cert.bytes,
+    records: records.map((r) => batchRecord(r)),
+    checkpoints: [{ seq: 2, head: chain.head, signature: signCheckpoint(sensorSigning.secretKey, deviceId, 2, chain.head) }],
+  });
+  const sealed = sealBatchBytes({ keyId: key.keyId, publicKey: key.publicKey }, batchId, batch, hub.random);
+  const ephemeral = hub.draws[1] as Uint8Array;
+  const schedule = hpkeSetupBaseSender(key.publicKey, sealInfo(key.keyId, batchId), () => ephemeral.slice()).context.keySchedule;
+
+  const out: string[] = [];
+  const block = (title: string, body: string): void => {
+    out.push(`#### ${title}\n\n\`\`\`\n${body}\n\`\`\`\n`);
+  };
+  block(
+    'Cloud keys (§11.3)',
+    [
+      `deployment Ed25519 secret  ${toHex(deployment.secretKey)}`,
+      `deployment Ed25519 public  ${toHex(deployment.publicKey)}`,
+      `ingestion X25519 secret    ${toHex(ingestion.secretKey)}`,
+      `ingestion X25519 public    ${toHex(ingestion.publicKey)}`,
+      `ingestion key id           ${toHex(key.keyId)}`,
+    ].join('\n'),
+  );
+  block(`Ingestion key list, version 1, valid one year, ${list.length} bytes`, hex(list));
+  block(
+    'Batch (§11.2): records 1–2 of §10.3 (corrected time = device time), checkpoint at seq 2',
+    [`batch id                   ${toHex(batchId)}`, `hub id                     ${toHex(hubIdFor(hubStatic.publicKey))}`, `head_2                     ${toHex(chain.head)}`].join('\n'),
+  );
+  block(`… encoded, ${batch.length} bytes`, hex(batch));
+  block(
+    'HPKE (§11.1)',
+    [
+      `info                       ${toHex(sealInfo(key.keyId, batchId))}`,
+      `ephemeral secret           ${toHex(ephemeral)}`,
+      `enc                        ${toHex(sealed.subarray(25, 57))}`,
+      `key                        ${toHex(schedule.key)}`,
+      `base nonce                 ${toHex(schedule.baseNonce)}`,
+    ].join('\n'),
+  );
+  block(`Sealed batch, ${sealed.length} bytes`, hex(sealed));
+  return out.join('\n');
+}
+
+/** The document with the section between `begin` and `end` replaced by `content`. */
+export function withSection(doc: string, begin: string, end: string, content: string): string {
+  const b = doc.indexOf(begin);
+  const e = doc.indexOf(end);
+  if (b < 0 || e < b) throw new Error(`docs/protocol.md has no ${begin} markers`);
+  return `${doc.slice(0, b + begin.length)}\n${content}\n${doc.slice(e)}`;
+}
+
+export function currentSection(doc: string, begin: string, end: string): string {
+  return doc.slice(doc.indexOf(begin) + begin.length, doc.indexOf(end)).trim();
+}
+
 if (process.argv.includes('--write')) {
   const doc = readFileSync(PROTOCOL_DOC, 'utf8');
-  writeFileSync(PROTOCOL_DOC, withExamples(doc, renderExamples()));
-  console.log('docs/protocol.md §10 updated');
+  writeFileSync(PROTOCOL_DOC, withSection(withExamples(doc, renderExamples()), SEALED_BEGIN, SEALED_END, renderSealedBatchExamples()));
+  console.log('docs/protocol.md §10 and §11.5 updated');
 }

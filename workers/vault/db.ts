@@ -46,8 +46,12 @@ export const BUCKET_MS = 3_600_000;
 export const PSEUDONYM_BYTES = 16;
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
-/** A `meta` value: JSON, plus byte arrays (salts, nonces, a public key), stored as is. */
-export type MetaValue = null | boolean | number | string | Uint8Array | readonly MetaValue[] | { readonly [key: string]: MetaValue };
+/**
+ * A `meta` value: JSON, plus byte arrays (salts, nonces, a public key), stored as is, and
+ * non-extractable `CryptoKey`s (sync's DPoP key pair, docs/sync.md §5.2), which IndexedDB
+ * structured-clones without ever exposing the private key's bytes to script.
+ */
+export type MetaValue = null | boolean | number | string | Uint8Array | CryptoKey | readonly MetaValue[] | { readonly [key: string]: MetaValue };
 
 export interface SecretRow {
   readonly name: string;
@@ -90,8 +94,14 @@ export interface SecurityRow {
 
 export interface OutboxRow {
   readonly batchId: string;
+  /** For sealed batches (`outbox.ts`): the creation time in ms, strictly increasing (exact order). */
   readonly createdBucket: number;
+  /** The sealed batch (protocol §11), as uploaded; it does not open with the vault key. */
   readonly value: Uint8Array;
+  /** Clear fields the uploader needs (`outbox.ts`). */
+  readonly createdAtMs?: number;
+  readonly size?: number;
+  readonly attempts?: number;
 }
 
 export interface VaultSchema extends DBSchema {

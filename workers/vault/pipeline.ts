@@ -34,11 +34,23 @@ export const TICK_MS = 250;
 
 /** What the pipeline needs from the encrypted store. */
 export interface PipelineStorage {
-  /** Encrypts and stores records and the sensor's ledger in one transaction; resolves on commit. */
-  putReadings(deviceId: Uint8Array, records: readonly ReadingRecord[], ledger: { contiguous: number }): Promise<void>;
+  /**
+   * Encrypts and stores records and the sensor's ledger in one transaction, with their sealed
+   * outbox batch (`ledger.provenance`: what the cloud needs to verify them, protocol §11);
+   * resolves on commit.
+   */
+  putReadings(deviceId: Uint8Array, records: readonly ReadingRecord[], ledger: { contiguous: number; readonly provenance?: BatchProvenance }): Promise<void>;
   sensorLedger(deviceId: Uint8Array): Promise<{ contiguous: number } | undefined>;
   putBond(bond: SensorBond): Promise<void>;
   addSecurityEvent(event: SecurityLogEntry): Promise<void>;
+}
+
+/** What travels with a stored chunk to the outbox (protocol §11.2). */
+export interface BatchProvenance {
+  /** The sensor's certificate (§6.1). */
+  readonly certificate: Uint8Array;
+  /** Signed checkpoints received since the previous chunk of this sensor. */
+  readonly checkpoints: readonly Checkpoint[];
 }
 
 export interface SecurityLogEntry {
@@ -109,6 +121,7 @@ interface Link {
   state: LinkState;
   failure?: HubFailure;
   deviceId?: Uint8Array;
+  certificate?: Uint8Array;
   sensor?: string;
   status?: StatusMessage;
   pending: ReadingRecord[];
@@ -116,6 +129,8 @@ interface Link {
   flushTimer: (() => void) | undefined;
   stored: number;
   checkpoints: Checkpoint[];
+  /** Set when the sensor was forgotten while offline: UNBOND as soon as the session opens. */
+  unbondOnOpen?: () => void;
 }
 
 export class Pipeline {
@@ -154,15 +169,21 @@ export class Pipeline {
     this.markView();
   }
 
-  /** Reconnects with KK; the ledger (what is already stored) comes from storage first. */
-  async reconnect(id: string, bond: SensorBond): Promise<void> {
+  /**
+   * Reconnects with KK; the ledger (what is already stored) comes from storage first. With
+   * `unbondOnOpen` the session only carries UNBOND (the user forgot the sensor while it was
+   * away): sent once open, then the link closes and `unbondOnOpen` runs.
+   */
+  async reconnect(id: string, bond: SensorBond, unbondOnOpen?: () => void): Promise<void> {
     const ledger = await this.options.storage.sensorLedger(bond.deviceId);
     const link = this.require(id);
     // A fresh session that knows what storage already holds, so backfill asks only for the rest.
     const session = this.newSession(link.chunkSize, ledger?.contiguous ?? 0);
     link.session.close();
-    const next: Link = { ...link, session, state: 'reconnecting', deviceId: bond.deviceId, sensor: deviceIdHex(bond.deviceId) };
+    const next: Link = { ...link, session, state: 'reconnecting', deviceId: bond.deviceId, certificate: bond.certificate, sensor: deviceIdHex(bond.deviceId) };
     delete next.failure;
+    if (unbondOnOpen !== undefined) next.unbondOnOpen = unbondOnOpen;
+    else delete next.unbondOnOpen;
     this.links.set(id, next);
     this.apply(next, session.reconnect(bond, this.options.scheduler.now()));
     this.markView();
@@ -173,6 +194,26 @@ export class Pipeline {
     const link = this.links.get(id);
     if (link === undefined) return;
     this.apply(link, link.session.receiveFragment(fragment, this.options.scheduler.now()));
+  }
+
+  /**
+   * Sends UNBOND (protocol §8) to this sensor over its open session, if it has one, and closes
+   * the link: the sensor deletes its bond and disconnects. False when it is not connected.
+   */
+  unbond(deviceId: Uint8Array): boolean {
+    const sensor = deviceIdHex(deviceId);
+    for (const link of this.links.values()) {
+      if (link.sensor !== sensor || !link.session.isOpen) continue;
+      this.sendUnbond(link);
+      return true;
+    }
+    return false;
+  }
+
+  private sendUnbond(link: Link): void {
+    // Whatever was received but not stored is dropped: the bond (and its ledger) goes too.
+    this.apply(link, link.session.send({ type: 'unbond' }, this.options.scheduler.now()));
+    this.closeLink(link.id);
   }
 
   closeLink(id: string): void {
@@ -230,6 +271,7 @@ export class Pipeline {
           break;
         case 'bonded':
           link.deviceId = out.bond.deviceId;
+          link.certificate = out.bond.certificate;
           link.sensor = deviceIdHex(out.bond.deviceId);
           void this.options.storage.putBond(out.bond).catch(() => this.log('storage-error', 'A sensor bond could not be saved.'));
           this.log('paired', `Paired with ${out.bond.manufacturer} ${out.bond.model}, serial ${out.bond.serial}.`);
@@ -237,6 +279,13 @@ export class Pipeline {
         case 'open':
           link.state = 'open';
           this.markView();
+          if (link.unbondOnOpen !== undefined) {
+            const done = link.unbondOnOpen;
+            delete link.unbondOnOpen;
+            this.sendUnbond(link);
+            done();
+            return;
+          }
           break;
         case 'status':
           link.status = out.status;
@@ -282,10 +331,14 @@ export class Pipeline {
     if (link.writing || link.pending.length === 0 || this.storageFull || link.deviceId === undefined) return;
     const batch = link.pending;
     link.pending = [];
+    // The checkpoints received so far travel with this chunk's outbox batch (protocol §11.2).
+    const checkpoints = link.checkpoints;
+    link.checkpoints = [];
     link.writing = true;
     const seqs = batch.map((r) => r.seq);
     const contiguous = link.session.ledger.contiguousAfter(seqs);
-    this.options.storage.putReadings(link.deviceId, batch, { contiguous }).then(
+    const provenance: BatchProvenance = { certificate: link.certificate ?? new Uint8Array(0), checkpoints };
+    this.options.storage.putReadings(link.deviceId, batch, { contiguous, provenance }).then(
       () => {
         link.writing = false;
         link.stored += batch.length;
@@ -297,6 +350,8 @@ export class Pipeline {
       },
       (err: unknown) => {
         link.writing = false;
+        // Not stored: the checkpoints wait for the next chunk.
+        link.checkpoints = [...checkpoints, ...link.checkpoints];
         // Not stored → not acknowledged: the sensor keeps them; forget them so the resent copies count.
         link.session.notCommitted(seqs);
         if (isQuotaError(err)) {

@@ -16,11 +16,15 @@ import type { Argon2Params } from './kdf.js';
 import { AutoLock, Keyring, type FailureState, type KeyringSecurityEvent, type KeyringStorage, type MethodInfo, type UnlockResult, type WrapRecord } from './keyring.js';
 import { Pipeline, toView, type PipelineStorage, type ReadingView, type Scheduler, type SecurityLogEntry, type ViewBatch } from './pipeline.js';
 import { VaultStore, type SecurityEventEntry, type StoredBond } from './vault-store.js';
+import { acceptIngestionKeyList, hubIdFor, OutboxQueue, OutboxSealer, type OutboxEntry, type OutboxStats, type SealedOutboxRow } from './outbox.js';
+import { IngestionKeysError, type IngestionKeyList } from '../../src/core/ingestion-keys.js';
 
 const META_WRAP_PREFIX = 'wrap:';
 const META_FAILURES = 'unlock-failures';
 const META_STORAGE_PUBLIC = 'storage-public-key';
 const META_AUTO_LOCK = 'auto-lock-ms';
+/** `unbond:<device pseudonym>`: a forgotten sensor whose UNBOND waits for its next connection. */
+const META_UNBOND_PREFIX = 'unbond:';
 const SECRET_HUB_IDENTITY = 'hub-identity';
 const SECRET_STORAGE_KEY = 'storage-secret-key';
 /** Security events that cannot be written yet (locked, or storage full) wait in memory, bounded. */
@@ -42,6 +46,11 @@ export interface VaultServiceOptions {
   readonly dbName?: string;
   /** TESTS ONLY: fixed, cheap Argon2 parameters (see Keyring). */
   readonly unsafeArgon2ForTests?: Argon2Params;
+  /**
+   * The cloud's signed ingestion key list and the pinned deployment key (protocol §11.3). Without
+   * it, readings are kept on the device only and nothing enters the outbox.
+   */
+  readonly ingestion?: { readonly keyList: Uint8Array; readonly deploymentPublicKey: Uint8Array };
 }
 
 export interface VaultState {
@@ -61,7 +70,13 @@ export interface BondView {
   readonly serial: string;
   readonly validUntil: number;
   readonly name?: string;
+  readonly patient?: string;
+  /** Forgotten while offline: removed on both sides at its next connection (UNBOND first). */
+  readonly forgetting?: boolean;
 }
+
+/** How a forget went: done on both sides, or waiting for the sensor's next connection. */
+export type ForgetResult = 'unbonded' | 'pending' | 'unknown';
 
 export class VaultService {
   private keyring: Keyring;
@@ -71,6 +86,10 @@ export class VaultService {
   private pipeline: Pipeline | undefined;
   private readonly trustStore: TrustStore;
   private readonly pseudonyms = new Map<string, string>();
+  /** The sealed outbox (outbox.ts): the sealer exists once the hub identity and a key list are known. */
+  private readonly outboxQueue: OutboxQueue;
+  private ingestionKeys: IngestionKeyList | undefined;
+  private outboxSealer: OutboxSealer | undefined;
   /** Security events not yet in the log: raised while locked, or while storage was full. */
   private pendingEvents: SecurityLogEntry[] = [];
 
@@ -85,6 +104,7 @@ export class VaultService {
     this.keyring = keyring;
     this.store = new VaultStore(db, storagePublicKey ? { storagePublicKey } : {}, { random: options.random });
     this.autoLock = this.newAutoLock(keyring, autoLockMs);
+    this.outboxQueue = new OutboxQueue(db);
   }
 
   static async start(options: VaultServiceOptions): Promise<VaultService> {
@@ -103,6 +123,7 @@ export class VaultService {
       typeof autoLock === 'number' ? autoLock : undefined,
     );
     late.service = service;
+    await service.acceptIngestionKeys();
     service.watch(keyring);
     return service;
   }
@@ -234,11 +255,60 @@ export class VaultService {
 
   async reconnect(link: string, deviceId: string): Promise<boolean> {
     if (!this.keyring.isUnlocked || this.pipeline === undefined) return false;
-    const bond = await this.store.bond(fromHex(deviceId));
+    const id = fromHex(deviceId);
+    const bond = await this.store.bond(id);
     if (bond === undefined) return false;
-    this.pseudonyms.set(deviceId.toUpperCase(), this.store.devicePseudonym(bond.deviceId));
-    await this.pipeline.reconnect(link, bond);
+    const pseudonym = this.store.devicePseudonym(bond.deviceId);
+    this.pseudonyms.set(deviceId.toUpperCase(), pseudonym);
+    // A sensor forgotten while offline: this connection only carries its UNBOND (protocol §8).
+    const forgotten = (await this.db.get('meta', META_UNBOND_PREFIX + pseudonym)) === true;
+    await this.pipeline.reconnect(link, bond, forgotten ? () => void this.completeForget(id) : undefined);
     return true;
+  }
+
+  // ── the sealed outbox (protocol §11): works while locked, for sync ──────────────────────────
+
+  /** Batches waiting for upload and the creation time of the oldest. */
+  outboxStats(): Promise<OutboxStats> {
+    return this.outboxQueue.stats();
+  }
+
+  /** Up to `limit` sealed batches, oldest first; they stay until acknowledged. */
+  takeOutbox(limit: number): Promise<OutboxEntry[]> {
+    return this.outboxQueue.take(limit);
+  }
+
+  /** The server acknowledged these batches durably: remove them. */
+  ackOutbox(batchIds: readonly string[]): Promise<void> {
+    return this.outboxQueue.ack(batchIds);
+  }
+
+  /** One more upload attempt of these batches (for backoff and the sync screen). */
+  recordOutboxAttempt(batchIds: readonly string[]): Promise<void> {
+    return this.outboxQueue.recordAttempt(batchIds);
+  }
+
+  private async acceptIngestionKeys(): Promise<void> {
+    const config = this.options.ingestion;
+    if (config === undefined) return;
+    try {
+      this.ingestionKeys = await acceptIngestionKeyList(this.db, config.keyList, config.deploymentPublicKey);
+    } catch (error) {
+      if (!(error instanceof IngestionKeysError)) throw error;
+      this.record({ kind: `ingestion-keys-${error.reason}`, atMs: this.options.scheduler.now(), detail: `The cloud's key list was refused (${error.message}): readings stay on this device until the app is updated.` });
+    }
+  }
+
+  private newOutboxSealer(hubPublicKey: Uint8Array): OutboxSealer | undefined {
+    if (this.ingestionKeys === undefined) return undefined;
+    return new OutboxSealer({
+      keyList: this.ingestionKeys,
+      hubId: hubIdFor(hubPublicKey),
+      random: this.options.random,
+      now: this.options.scheduler.now,
+      onStaleKeys: () =>
+        this.record({ kind: 'ingestion-keys-expired', atMs: this.options.scheduler.now(), detail: 'The cloud key list has expired: update the app. Readings are still sealed for upload.' }),
+    });
   }
 
   /** The user freed space: try the waiting writes again now (they also retry by themselves). */
@@ -248,13 +318,49 @@ export class VaultService {
 
   async bonds(): Promise<BondView[]> {
     this.touch();
-    return (await this.store.bonds()).map(bondView);
+    const bonds = await this.store.bonds();
+    const views: BondView[] = [];
+    for (const b of bonds) {
+      const forgetting = (await this.db.get('meta', META_UNBOND_PREFIX + this.store.devicePseudonym(b.deviceId))) === true;
+      views.push({ ...bondView(b), ...(forgetting ? { forgetting } : {}) });
+    }
+    return views;
   }
 
-  /** Forgets a sensor here (the page sends UNBOND first while connected). Readings are kept. */
-  async forget(deviceId: string): Promise<void> {
+  /** The user's name for a sensor and the patient it is assigned to (both optional). */
+  async nameSensor(deviceId: string, name?: string, patient?: string): Promise<void> {
     this.touch();
-    await this.store.deleteBond(fromHex(deviceId));
+    const bond = await this.store.bond(fromHex(deviceId));
+    if (bond === undefined) throw new RangeError('no such sensor');
+    const { name: _n, patient: _p, ...rest } = bond;
+    await this.store.putBond({ ...rest, ...(name ? { name } : {}), ...(patient ? { patient } : {}) });
+  }
+
+  /**
+   * Forgets a sensor on both sides (protocol §8, UNBOND). Connected: UNBOND goes over the open
+   * session, then the bond is deleted. Offline: the bond is marked, the next connection sends
+   * UNBOND (`reconnect`), and only then is it deleted — so the sensor does not keep a bond to a
+   * hub that no longer knows it. Readings are kept.
+   */
+  async forget(deviceId: string): Promise<ForgetResult> {
+    this.touch();
+    const id = fromHex(deviceId);
+    const bond = await this.store.bond(id);
+    if (bond === undefined) return 'unknown';
+    if (this.pipeline?.unbond(id) === true) {
+      await this.completeForget(id);
+      return 'unbonded';
+    }
+    await this.db.put('meta', true, META_UNBOND_PREFIX + this.store.devicePseudonym(id));
+    this.record({ kind: 'forget-pending', atMs: this.options.scheduler.now(), detail: 'A sensor will be unpaired when it next connects.' });
+    return 'pending';
+  }
+
+  private async completeForget(id: Uint8Array): Promise<void> {
+    const pseudonym = this.store.devicePseudonym(id);
+    await this.store.deleteBond(id);
+    await this.db.delete('meta', META_UNBOND_PREFIX + pseudonym);
+    this.record({ kind: 'unbonded', atMs: this.options.scheduler.now(), detail: 'A sensor was unpaired on both sides.' });
   }
 
   // ── queries ────────────────────────────────────────────────────────────────────────────────
@@ -322,6 +428,7 @@ export class VaultService {
       const hubSecret = await store.getSecret(SECRET_HUB_IDENTITY);
       if (hubSecret === undefined) throw new Error('vault has no hub identity');
       const identity: KeyPair = { secretKey: hubSecret, publicKey: x25519PublicKey(hubSecret) };
+      this.outboxSealer = this.newOutboxSealer(identity.publicKey);
       this.pipeline = new Pipeline({
         identity,
         trustStore: this.trustStore,
@@ -350,16 +457,26 @@ export class VaultService {
 
   private pipelineStorage(): PipelineStorage {
     return {
-      putReadings: (deviceId, records, ledger) => {
+      putReadings: (deviceId, records, { contiguous, provenance }) => {
         const hex = deviceIdHex(deviceId);
+        const ledger = { contiguous };
+        // Sealed for the cloud before the transaction opens; written in it (outbox.ts).
+        let outbox: SealedOutboxRow[] = [];
+        try {
+          if (this.outboxSealer !== undefined && provenance !== undefined) {
+            outbox = this.outboxSealer.seal(deviceId, provenance.certificate, records, provenance.checkpoints);
+          }
+        } catch (error) {
+          return Promise.reject(error instanceof Error ? error : new Error('sealing failed'));
+        }
         if (this.store.unlocked) {
           this.pseudonyms.set(hex, this.store.devicePseudonym(deviceId));
           // A write that succeeds means there is room again for events that could not be logged.
-          return this.store.putReadings(deviceId, records, ledger).then(() => this.flushPendingEvents());
+          return this.store.putReadings(deviceId, records, ledger, outbox).then(() => this.flushPendingEvents());
         }
         const pseudonym = this.pseudonyms.get(hex);
         if (pseudonym === undefined) return Promise.reject(new Error('locked before this sensor was known'));
-        return this.store.putReadingsSealed(pseudonym, records, ledger);
+        return this.store.putReadingsSealed(pseudonym, records, ledger, outbox);
       },
       sensorLedger: (deviceId) => this.store.sensorLedger(deviceId),
       putBond: async (bond: SensorBond) => {
@@ -451,5 +568,6 @@ function bondView(b: StoredBond): BondView {
     serial: b.serial,
     validUntil: b.notAfter * 1000,
     ...(b.name !== undefined ? { name: b.name } : {}),
+    ...(b.patient !== undefined ? { patient: b.patient } : {}),
   };
 }
