@@ -157,6 +157,8 @@ const api = {
       random: () => (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) / 2 ** 32,
       fetch: (url, init) => fetch(url, init),
       allowInsecureLoopback: ['127.0.0.1', 'localhost', '[::1]'].includes(origin.hostname),
+      // One window of the app syncs at a time (docs/sync.md §5.3).
+      ...('locks' in navigator ? { exclusive: (hold: () => Promise<void>) => navigator.locks.request('vitalock-sync', hold) } : {}),
       ...(onState !== undefined ? { onState: (view: SyncView) => void onState(view) } : {}),
     });
     return sync.view();

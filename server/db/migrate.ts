@@ -38,10 +38,24 @@ export async function migrate(db: Database, migrations?: readonly Migration[]): 
   return applied;
 }
 
-/** Splits a migration script on `;` at line ends (migrations keep one statement per `;`-terminated block; no `$$` bodies). */
+/**
+ * Splits a migration script on `;` at line ends. A `$$ … $$` body (a trigger function) is kept
+ * whole, whatever it contains; `--` comment lines outside such bodies are dropped.
+ */
 export function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*(?:\n|$)/)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter((s) => s !== '');
+  const statements: string[] = [];
+  let current = '';
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    const dollars = line.split('$$').length - 1;
+    if (!inBody && /^\s*--/.test(line)) continue;
+    current += line + '\n';
+    if (dollars % 2 === 1) inBody = !inBody;
+    if (!inBody && /;\s*$/.test(line)) {
+      statements.push(current.replace(/;\s*$/, '').trim());
+      current = '';
+    }
+  }
+  statements.push(current.trim());
+  return statements.filter((s) => s !== '');
 }

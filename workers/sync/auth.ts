@@ -20,6 +20,7 @@
  * server is `AuthUnavailableError` and the current access token is used while it is still valid.
  */
 import * as oauth from 'oauth4webapi';
+import { DpopKey } from './dpop-key.js';
 import { AuthUnavailableError, SignedOutError, SignInError } from './errors.js';
 import type { TokenPort, TransportResponse } from './upload-ports.js';
 
@@ -84,17 +85,10 @@ interface PendingSignIn {
   readonly createdAtMs: number;
 }
 
-/** `DPoPHandle` methods oauth4webapi 3 implements but does not declare; checked at run time. */
-interface DpopInternals {
-  addProof(url: URL, headers: Headers, htm: string, accessToken?: string): Promise<void>;
-  cacheNonce(response: { headers: { get(name: string): string | null } }, url: URL): void;
-}
-
 export class SyncAuth implements TokenPort {
   private as: oauth.AuthorizationServer | undefined;
   private client: oauth.Client;
-  private keyPair: CryptoKeyPair | undefined;
-  private dpop: (oauth.DPoPHandle & DpopInternals) | undefined;
+  private readonly key: DpopKey;
   private pending: PendingSignIn | undefined;
   private access: { readonly token: string; readonly expiresAtMs: number } | undefined;
   private refreshToken: string | undefined;
@@ -106,6 +100,7 @@ export class SyncAuth implements TokenPort {
 
   constructor(private readonly options: AuthOptions) {
     this.client = { client_id: options.config.clientId };
+    this.key = new DpopKey(options.storage);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     if (options.allowInsecureLoopback === true && !isLoopback(options.config.issuer)) throw new RangeError('plain http is allowed for a loopback issuer only');
   }
@@ -126,7 +121,7 @@ export class SyncAuth implements TokenPort {
   /** The authorization URL for the page to open. The verifier, state and nonce stay here. */
   async beginSignIn(): Promise<string> {
     const as = await this.discover();
-    const dpop = await this.dpopHandle();
+    const dpop = await this.key.handle();
     const verifier = oauth.generateRandomCodeVerifier();
     const pending: PendingSignIn = { verifier, state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), createdAtMs: this.options.now() };
     if (as.authorization_endpoint === undefined) throw new SignInError('invalid-response', 'The sign-in server has no authorization endpoint.');
@@ -206,9 +201,7 @@ export class SyncAuth implements TokenPort {
       }
     }
     await this.options.storage.deleteRefreshToken();
-    await this.options.storage.deleteKeyPair();
-    this.keyPair = undefined;
-    this.dpop = undefined;
+    await this.key.forget();
     this.subject = undefined;
     this.name = undefined;
     this.setStatus('signed-out');
@@ -238,17 +231,12 @@ export class SyncAuth implements TokenPort {
     return this.refreshing;
   }
 
-  async dpopProof(method: string, url: string, accessToken: string): Promise<string> {
-    const handle = await this.dpopHandle();
-    const headers = new Headers();
-    await handle.addProof(new URL(url), headers, method.toUpperCase(), accessToken);
-    const proof = headers.get('dpop');
-    if (proof === null) throw new Error('no DPoP proof was produced');
-    return proof;
+  dpopProof(method: string, url: string, accessToken: string): Promise<string> {
+    return this.key.proof(method, url, accessToken);
   }
 
   observe(url: string, response: TransportResponse): void {
-    this.dpop?.cacheNonce(response, new URL(url));
+    this.key.observe(url, response);
   }
 
   /**
@@ -264,9 +252,9 @@ export class SyncAuth implements TokenPort {
   setClockOffset(offsetMs: number): void {
     const skew = Math.round(offsetMs / 1000);
     if (this.client[oauth.clockSkew] === skew) return;
+    // The ID token's times are checked with the same skew as the proofs are made with.
     this.client = { ...this.client, [oauth.clockSkew]: skew };
-    // The handle reads the skew when created: a new one (its nonce cache restarts empty).
-    if (this.keyPair !== undefined) this.dpop = newHandle(this.client, this.keyPair);
+    this.key.setSkew(skew);
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────────
@@ -358,18 +346,6 @@ export class SyncAuth implements TokenPort {
     return this.as;
   }
 
-  private async dpopHandle(): Promise<oauth.DPoPHandle & DpopInternals> {
-    if (this.dpop !== undefined) return this.dpop;
-    let pair = await this.options.storage.loadKeyPair();
-    if (pair === undefined) {
-      pair = await oauth.generateKeyPair('ES256', { extractable: false });
-      await this.options.storage.saveKeyPair(pair);
-    }
-    this.keyPair = pair;
-    this.dpop = newHandle(this.client, pair);
-    return this.dpop;
-  }
-
   private baseOptions() {
     const f = this.options.fetch;
     return {
@@ -380,14 +356,8 @@ export class SyncAuth implements TokenPort {
   }
 
   private async requestOptions() {
-    return { ...this.baseOptions(), DPoP: await this.dpopHandle() };
+    return { ...this.baseOptions(), DPoP: await this.key.handle() };
   }
-}
-
-function newHandle(client: oauth.Client, pair: CryptoKeyPair): oauth.DPoPHandle & DpopInternals {
-  const handle = oauth.DPoP(client, pair) as oauth.DPoPHandle & Partial<DpopInternals>;
-  if (typeof handle.addProof !== 'function' || typeof handle.cacheNonce !== 'function') throw new Error('this oauth4webapi has no DPoP proof method');
-  return handle as oauth.DPoPHandle & DpopInternals;
 }
 
 function isUnreachable(error: unknown): boolean {

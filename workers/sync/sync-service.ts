@@ -31,11 +31,19 @@ export interface SyncServiceOptions {
   readonly backoff?: BackoffPolicy;
   /** Development and tests: plain http to a loopback origin. */
   readonly allowInsecureLoopback?: boolean;
+  /**
+   * Runs `hold` while this worker is the one that syncs (in the worker: a Web Lock). Each tab has
+   * its own worker; two of them refreshing one stored session would look like refresh-token reuse
+   * and revoke it. `hold` resolves when sync should let go.
+   */
+  readonly exclusive?: (hold: () => Promise<void>) => Promise<unknown>;
 }
 
 export interface SyncView {
   /** The user asked to sync (`start`) and has not stopped it. */
   readonly enabled: boolean;
+  /** Enabled, but another window of the app is syncing: this one waits for it to stop. */
+  readonly otherWindowSyncing: boolean;
   readonly auth: AuthState;
   readonly upload: SyncState;
 }
@@ -44,6 +52,8 @@ export class SyncService {
   readonly auth: SyncAuth;
   readonly uploader: Uploader;
   private enabled = false;
+  private lock: 'waiting' | 'held' | undefined;
+  private releaseLock: (() => void) | undefined;
 
   constructor(private readonly options: SyncServiceOptions) {
     const origin = options.origin.replace(/\/+$/, '');
@@ -81,7 +91,7 @@ export class SyncService {
   }
 
   view(): SyncView {
-    return { enabled: this.enabled, auth: this.auth.state(), upload: this.uploader.state() };
+    return { enabled: this.enabled, otherWindowSyncing: this.enabled && this.lock === 'waiting', auth: this.auth.state(), upload: this.uploader.state() };
   }
 
   /** The authorization URL for the page to open (a redirect or a pop-up). */
@@ -92,27 +102,40 @@ export class SyncService {
   /** The callback URL the provider sent the browser to; resumes sync if it is enabled. */
   async completeSignIn(callbackUrl: string): Promise<SyncView> {
     await this.auth.completeSignIn(callbackUrl);
-    if (this.enabled) this.uploader.start();
+    if (this.mayRun()) this.uploader.start();
     return this.view();
   }
 
   /** Turns sync on (picking up a stored session if the vault is unlocked). */
   async start(): Promise<SyncView> {
     this.enabled = true;
-    await this.auth.resume();
-    this.uploader.start();
+    const exclusive = this.options.exclusive;
+    if (exclusive === undefined) await this.run();
+    else if (this.lock === undefined) {
+      this.lock = 'waiting';
+      void exclusive(
+        () =>
+          new Promise<void>((release) => {
+            this.lock = 'held';
+            this.releaseLock = release;
+            void this.run();
+          }),
+      );
+    } else if (this.lock === 'held') await this.run();
+    this.emit();
     return this.view();
   }
 
   stop(): SyncView {
     this.enabled = false;
     this.uploader.stop();
+    this.letGo();
     return this.view();
   }
 
   /** "Sync now", the network came back, or new batches: cuts a backoff short. */
   syncNow(): void {
-    if (this.enabled && !this.uploader.isRunning && this.auth.state().status === 'signed-in') this.uploader.start();
+    if (this.mayRun() && !this.uploader.isRunning && this.auth.state().status === 'signed-in') this.uploader.start();
     this.uploader.notify({ wake: true });
   }
 
@@ -123,18 +146,40 @@ export class SyncService {
 
   /** After an unlock: a stored session can be read now. */
   async afterUnlock(): Promise<void> {
-    if (await this.auth.resume()) if (this.enabled && !this.uploader.isRunning) this.uploader.start();
+    if (this.mayRun() && (await this.auth.resume()) && !this.uploader.isRunning) this.uploader.start();
   }
 
   /** Signs out; the outbox is kept for the next sign-in. */
   async signOut(): Promise<SyncView> {
     this.uploader.stop();
     await this.auth.signOut();
+    this.letGo();
     return this.view();
   }
 
   dispose(): void {
     this.uploader.stop();
+    this.letGo();
+  }
+
+  /** Sync is on, and this worker holds the right to sync (or no one arbitrates). */
+  private mayRun(): boolean {
+    return this.enabled && (this.options.exclusive === undefined || this.lock === 'held');
+  }
+
+  private async run(): Promise<void> {
+    if (!this.mayRun()) return this.letGo();
+    await this.auth.resume();
+    if (this.mayRun()) this.uploader.start();
+    this.emit();
+  }
+
+  private letGo(): void {
+    // A request still waiting for the lock is let go as soon as it is granted (`run`).
+    if (this.lock !== 'held') return;
+    this.lock = undefined;
+    this.releaseLock?.();
+    this.releaseLock = undefined;
   }
 
   private emit(): void {

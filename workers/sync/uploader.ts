@@ -18,11 +18,11 @@
  * - **Sign-in problems stop sync** (401 after one refresh, refresh refused, 403) and keep the outbox.
  */
 import type { Scheduler } from '../vault/pipeline.js';
-import { backoffDelay, DEFAULT_BACKOFF, parseRetryAfter, type BackoffPolicy } from './backoff.js';
-import { AuthUnavailableError, SignedOutError } from './errors.js';
-import { classifyStatus, clockOffsetFromDate, describeProblem, serverMessage, type SyncProblem, type SyncProblemKind } from './sync-problem.js';
-import type { OutboxBatch, OutboxPort, TokenPort, Transport, UploadOutcome } from './upload-ports.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { IngestClient } from './ingest-client.js';
+import { describeProblem, type SyncProblem, type SyncProblemKind } from './sync-problem.js';
 import { SyncProblems } from './sync-problems.js';
+import type { OutboxBatch, OutboxPort, TokenPort, Transport, UploadOutcome } from './upload-ports.js';
 
 export type { OutboxBatch, OutboxPort, TokenPort, Transport, TransportResponse, UploadOutcome } from './upload-ports.js';
 
@@ -51,8 +51,6 @@ export interface UploaderOptions {
   readonly idlePollMs?: number;
   /** Above this clock offset the user is told to check the clock (default 2 min). */
   readonly clockWarningMs?: number;
-  /** Above this offset a refused DPoP proof is retried at once with the server's time (default 5 s). */
-  readonly clockAdjustMs?: number;
   /** Batches set aside (refused or held) before sync pauses as a whole (default 64). */
   readonly maxSetAside?: number;
   readonly onState?: (state: SyncState) => void;
@@ -89,30 +87,15 @@ interface Held {
   readonly attempts: number;
 }
 
-/** Requests for one batch before it waits for the backoff (401 → new token, nonce, clock). */
-const MAX_ATTEMPTS = 4;
-
 const DEFAULT_HELD_BACKOFF: BackoffPolicy = { baseMs: 30_000, capMs: 30 * 60_000, floorMs: 5_000 };
-
-/** An attempt ran out of time (`limitMs`). */
-class RequestTimeout extends Error {
-  override readonly name = 'RequestTimeout';
-  constructor(readonly limitMs: number) {
-    super('request timed out');
-  }
-}
 
 export class Uploader {
   private readonly maxInFlight: number;
-  private readonly timeoutMs: number;
-  private readonly maxTimeoutMs: number;
-  /** The request timeout in force (adaptive, see `requestTimeoutMs`). */
-  private currentTimeoutMs: number;
   private readonly backoff: BackoffPolicy;
   private readonly heldBackoff: BackoffPolicy;
   private readonly idlePollMs: number;
   private readonly clockWarningMs: number;
-  private readonly clockAdjustMs: number;
+  private readonly client: IngestClient;
   private readonly maxSetAside: number;
 
   private running = false;
@@ -136,14 +119,21 @@ export class Uploader {
 
   constructor(private readonly options: UploaderOptions) {
     this.maxInFlight = positive(options.maxInFlight ?? 4, 'maxInFlight');
-    this.timeoutMs = positive(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
-    this.maxTimeoutMs = Math.max(this.timeoutMs, options.maxRequestTimeoutMs ?? this.timeoutMs * 8);
-    this.currentTimeoutMs = this.timeoutMs;
+    const requestTimeoutMs = positive(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
+    this.client = new IngestClient({
+      endpoint: options.endpoint,
+      transport: options.transport,
+      outbox: options.outbox,
+      tokens: options.tokens,
+      scheduler: options.scheduler,
+      requestTimeoutMs,
+      maxRequestTimeoutMs: Math.max(requestTimeoutMs, options.maxRequestTimeoutMs ?? requestTimeoutMs * 8),
+      onClockOffset: (offset) => this.noteClock(offset),
+    });
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.heldBackoff = options.heldBackoff ?? DEFAULT_HELD_BACKOFF;
     this.idlePollMs = positive(options.idlePollMs ?? 15_000, 'idlePollMs');
     this.clockWarningMs = options.clockWarningMs ?? 120_000;
-    this.clockAdjustMs = options.clockAdjustMs ?? 5_000;
     this.maxSetAside = positive(options.maxSetAside ?? 64, 'maxSetAside');
   }
 
@@ -257,138 +247,16 @@ export class Uploader {
   private launch(batch: OutboxBatch): void {
     const flight: Flight = { controller: new AbortController(), epoch: this.epoch };
     this.inFlight.set(batch.batchId, flight);
-    void this.upload(batch, flight).then(
+    void this.client.upload(batch, flight.controller.signal).then(
       (outcome) => this.settle(batch.batchId, flight, outcome),
       () => this.settle(batch.batchId, flight, { kind: 'retry', problem: 'server-error' }),
     );
   }
 
-  // ── one batch ─────────────────────────────────────────────────────────────────────────────────
-
-  private async upload(batch: OutboxBatch, flight: Flight): Promise<UploadOutcome> {
-    const { tokens, endpoint } = this.options;
-    let refreshed = false;
-    let nonceRetried = false;
-    let clockRetried = false;
-    for (let attempts = 1; ; attempts++) {
-      if (flight.controller.signal.aborted) return { kind: 'aborted' };
-      if (attempts > MAX_ATTEMPTS) return { kind: 'retry', problem: 'server-error' };
-      let token: string;
-      let proof: string;
-      try {
-        token = await tokens.accessToken();
-        proof = await tokens.dpopProof('POST', endpoint, token);
-      } catch (error) {
-        return tokenFailure(error);
-      }
-      let answer: { status: number; headers: { get(name: string): string | null }; body: unknown };
-      try {
-        answer = await this.send(batch, token, proof, flight.controller.signal);
-      } catch (error) {
-        if (flight.controller.signal.aborted) return { kind: 'aborted' };
-        if (error instanceof RequestTimeout) this.currentTimeoutMs = Math.min(this.maxTimeoutMs, Math.max(this.currentTimeoutMs, error.limitMs * 2));
-        return { kind: 'retry', problem: 'server-unreachable' };
-      }
-      const offset = this.noteClock(answer.headers.get('date'));
-      const verdict = classifyStatus(answer.status, answer.headers.get('www-authenticate'));
-      const message = serverMessage(answer.body);
-      switch (verdict.kind) {
-        case 'accepted': {
-          const id = (answer.body as { batchId?: unknown } | undefined)?.batchId;
-          // A 200 for another batch (a confused proxy or cache) acknowledges nothing.
-          if (typeof id !== 'string' || id !== batch.batchId) return { kind: 'retry', problem: 'server-error' };
-          await this.options.outbox.ack([batch.batchId]);
-          return { kind: 'acked' };
-        }
-        case 'unauthorized':
-          if (verdict.error === 'use_dpop_nonce' && !nonceRetried) {
-            nonceRetried = true; // the nonce was cached by `tokens.observe`
-            continue;
-          }
-          if (verdict.error === 'invalid_dpop_proof' && offset !== undefined && Math.abs(offset) >= this.clockAdjustMs && !clockRetried) {
-            clockRetried = true; // the proof carried the device's wrong time; now it carries the server's
-            continue;
-          }
-          try {
-            // Another batch may have refreshed meanwhile: then this one just uses the new token.
-            if ((await tokens.accessToken()) !== token && attempts < MAX_ATTEMPTS) continue;
-            if (!refreshed) {
-              refreshed = true;
-              await tokens.refresh();
-              continue;
-            }
-          } catch (error) {
-            return tokenFailure(error);
-          }
-          return { kind: 'stop', problem: 'signed-out', status: 401 };
-        case 'not-allowed':
-          return { kind: 'stop', problem: 'not-allowed', status: 403 };
-        case 'rate-limited': {
-          const after = parseRetryAfter(answer.headers.get('retry-after'), this.options.scheduler.now());
-          return { kind: 'retry', problem: 'rate-limited', status: 429, ...(after !== undefined ? { retryAfterMs: after } : {}) };
-        }
-        case 'held':
-          return { kind: 'held', status: answer.status, ...(message !== undefined ? { serverMessage: message } : {}) };
-        case 'rejected':
-          return { kind: 'rejected', status: answer.status, ...(message !== undefined ? { serverMessage: message } : {}) };
-        case 'server-error': {
-          const after = parseRetryAfter(answer.headers.get('retry-after'), this.options.scheduler.now());
-          return { kind: 'retry', problem: 'server-error', status: answer.status, ...(after !== undefined ? { retryAfterMs: after } : {}) };
-        }
-        case 'unreachable':
-          return { kind: 'retry', problem: 'server-unreachable', status: answer.status };
-      }
-    }
-  }
-
-  /** One POST, body read included, bounded by the request timeout and by `stop()`. */
-  private async send(batch: OutboxBatch, token: string, proof: string, stopped: AbortSignal) {
-    const attempt = new AbortController();
-    const onStop = () => attempt.abort(stopped.reason);
-    stopped.addEventListener('abort', onStop);
-    const limitMs = this.currentTimeoutMs;
-    const startedAt = this.options.scheduler.now();
-    let timedOut = false;
-    const cancelTimer = this.options.scheduler.after(limitMs, () => {
-      timedOut = true;
-      attempt.abort(new RequestTimeout(limitMs));
-    });
-    try {
-      const response = await this.options.transport(this.options.endpoint, {
-        method: 'POST',
-        headers: { authorization: `DPoP ${token}`, dpop: proof, 'content-type': 'application/octet-stream', accept: 'application/json' },
-        body: batch.sealed,
-        signal: attempt.signal,
-      });
-      this.options.tokens.observe?.(this.options.endpoint, response);
-      let body: unknown;
-      try {
-        body = await response.json();
-      } catch (error) {
-        // An unreadable 200 means the answer was lost on the way (sent again); others need no body.
-        if (attempt.signal.aborted || response.status === 200) throw error;
-        body = undefined;
-      }
-      if (attempt.signal.aborted) throw new RequestTimeout(limitMs);
-      // A fast answer brings a raised timeout back down, halving at a time.
-      if (this.options.scheduler.now() - startedAt < limitMs / 4) this.currentTimeoutMs = Math.max(this.timeoutMs, Math.min(this.currentTimeoutMs, limitMs / 2));
-      return { status: response.status, headers: response.headers, body };
-    } catch (error) {
-      throw timedOut ? new RequestTimeout(limitMs) : error;
-    } finally {
-      cancelTimer();
-      stopped.removeEventListener('abort', onStop);
-    }
-  }
-
-  /** Compares the server's `Date` with the device clock; returns the offset (ms) when known. */
-  private noteClock(date: string | null): number | undefined {
-    const offset = clockOffsetFromDate(date, this.options.scheduler.now());
-    if (offset === undefined) return undefined;
-    this.options.tokens.setServerTime?.(this.options.scheduler.now() + offset);
+  /** The clock-wrong warning follows each answer's `Date`. */
+  private noteClock(offset: number): void {
     if (Math.abs(offset) >= this.clockWarningMs) this.problems.set(describeProblem('clock-wrong', this.options.scheduler.now(), { clockOffsetMs: offset }), true);
     else this.problems.clear('clock-wrong');
-    return offset;
   }
 
   // ── outcomes ──────────────────────────────────────────────────────────────────────────────────
@@ -469,12 +337,6 @@ export class Uploader {
   private emit(): void {
     this.options.onState?.(this.state());
   }
-}
-
-function tokenFailure(error: unknown): UploadOutcome {
-  if (error instanceof SignedOutError) return { kind: 'stop', problem: 'signed-out' };
-  if (error instanceof AuthUnavailableError) return { kind: 'retry', problem: 'server-unreachable', ...(error.status !== undefined ? { status: error.status } : {}) };
-  return { kind: 'retry', problem: 'server-error' };
 }
 
 function serverWords(message: string | undefined): { serverMessage?: string } {

@@ -165,6 +165,7 @@ export type Fault =
   | 'rate-limit'
   | 'expire-token' // the access token expired: 401 invalid_token
   | 'nonce' // 401 use_dpop_nonce with a DPoP-Nonce
+  | 'proof-refused' // 401 invalid_dpop_proof (a replayed or stale proof)
   | 'held' // 409 (sensor not assigned yet)
   | 'wrong-200' // 200 naming another batch
   | 'slow'; // 5 s latency
@@ -182,6 +183,7 @@ export const RETRYABLE_FAULTS: readonly Fault[] = [
   'rate-limit',
   'expire-token',
   'nonce',
+  'proof-refused',
   'held',
   'wrong-200',
   'slow',
@@ -239,8 +241,12 @@ export class SimServer {
     return { date: new Date(at).toUTCString(), ...extra };
   }
 
+  /** When each request arrived (virtual time). */
+  readonly requestTimes: number[] = [];
+
   readonly transport: Transport = (_url: string, init: TransportRequest) => {
     this.requests++;
+    this.requestTimes.push(this.options.clock.now());
     const fault = this.script.shift() ?? 'none';
     const id = idOf(init.body);
     const clock = this.options.clock;
@@ -265,6 +271,9 @@ export class SimServer {
         const current = `DPoP at-${this.options.tokens.generation}`;
         if (fault === 'expire-token' || auth !== current) {
           return done(() => resolve(response(401, { error: { message: 'Sign in again.' } }, this.headers({ 'www-authenticate': 'DPoP error="invalid_token"' }))));
+        }
+        if (fault === 'proof-refused') {
+          return done(() => resolve(response(401, undefined, this.headers({ 'www-authenticate': 'DPoP error="invalid_dpop_proof"' }))));
         }
         if (fault === 'nonce') {
           this.nonceRequired = `n-${this.requests}`;

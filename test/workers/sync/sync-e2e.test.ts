@@ -165,9 +165,7 @@ describe.skipIf(engine === undefined)('sync end to end through the fault proxy',
     );
     const before = deliveries.length;
     await sync.start();
-    const t0 = Date.now();
     await waitFor(() => stored.size >= 20, 10_000);
-    console.log(`e2e: 20 stored after ${Date.now() - t0} ms`);
     await proxy.restart(700); // the server restarted mid-sync
     const drained = await waitFor(() => outbox.rows.size === 0 && sync.view().upload.inFlight === 0, 45_000);
     expect(drained, `not drained: ${JSON.stringify({ view: sync.view().upload, stored: stored.size, events: proxy.events.length, last: proxy.events.slice(-5) })}`).toBe(true);
@@ -181,6 +179,9 @@ describe.skipIf(engine === undefined)('sync end to end through the fault proxy',
     expect(deliveries.length - before).toBeGreaterThan(60);
     expect(deliveries.slice(before).every((d) => d.subject === subject)).toBe(true);
     expect(proxy.scriptLeft).toBe(0);
+    // Duplicated requests carry a replayed DPoP proof, which the API refuses: the uploader sent
+    // a fresh proof instead of rotating the refresh token (one write: the sign-in's).
+    expect(storage.writes).toBe(1);
     const view = sync.view();
     expect(view.upload).toMatchObject({ pending: 0, uploaded: 60, problems: [] });
     // What the page would have been shown holds no token.

@@ -147,12 +147,7 @@ describe('uploader: failures the user never has to act on', () => {
   it('backs off exponentially with jitter under a cap, and resets after a success', async () => {
     const script: Fault[] = Array.from({ length: 12 }, () => 'status-500');
     const w = world({ batches: 2, script, latencyMs: 0 }, { maxInFlight: 1, backoff: { baseMs: 1_000, capMs: 60_000, floorMs: 100 } });
-    const starts: number[] = [];
-    const transport = w.server.transport;
-    (w.up as unknown as { options: { transport: typeof transport } }).options.transport = (url, init) => {
-      starts.push(w.clock.now());
-      return transport(url, init);
-    };
+    const starts = w.server.requestTimes;
     w.up.start();
     expect(await runUntil(w.clock, w.drained)).toBe(true);
     const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? 0));
@@ -173,6 +168,19 @@ describe('uploader: failures the user never has to act on', () => {
     expect(w.tokens.refreshes).toBe(1);
     expect(w.server.seenTokens.has('DPoP at-2')).toBe(true);
     expect(w.up.state().problems).toEqual([]);
+  });
+
+  it('a refused proof (replayed by a middlebox, or stale) is resent with a fresh proof, without a refresh', async () => {
+    const w = world({ batches: 2, script: ['proof-refused'] }, { maxInFlight: 1 });
+    w.up.start();
+    expect(await runUntil(w.clock, w.drained)).toBe(true);
+    expect(w.tokens.refreshes).toBe(0);
+    expect(w.server.requests).toBe(3);
+    // Twice in a row: then one refresh, as for any 401.
+    const v = world({ batches: 1, script: ['proof-refused', 'proof-refused'] });
+    v.up.start();
+    expect(await runUntil(v.clock, v.drained)).toBe(true);
+    expect(v.tokens.refreshes).toBe(1);
   });
 
   it('answers use_dpop_nonce by resending with the nonce, without a refresh', async () => {
