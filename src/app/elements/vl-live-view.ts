@@ -11,13 +11,13 @@ import { customElement, property } from 'lit/decorators.js';
 import { DEMO_DISCLAIMER } from '../../core/demo-link.js';
 import { ChangeController } from '../controllers/change-controller.js';
 import { ClockController } from '../controllers/clock-controller.js';
-import { alertLevel, alertText, VITAL_SIGNS } from '../model/vital-signs.js';
+import { VITAL_SIGNS } from '../model/vital-signs.js';
 import { hubContext } from '../services/context.js';
 import type { SensorHub } from '../services/sensor-hub.js';
 import { linkStateOf, STATE_TEXT } from '../services/shown-state.js';
 import { baseStyles } from '../styles.js';
+import { vitalTiles } from './vital-tiles.js';
 import './vl-trend-chart.js';
-import './vl-vital-tile.js';
 
 const SIGNS = [...VITAL_SIGNS.values()].sort((a, b) => a.order - b.order);
 
@@ -71,20 +71,7 @@ export class VlLiveView extends LitElement {
         ${this.hub.board.storageFull ? html`<span class="problem">Storage is full: readings stay on the sensor until space is freed.</span>` : nothing}
       </div>
       <div class="tiles">
-        ${SIGNS.map((v) => {
-          const r = card?.latest.get(v.code);
-          const level = r ? alertLevel(v.code, r.value) : 'normal';
-          return html`<vl-vital-tile
-            .name=${v.name}
-            .value=${r?.value}
-            .unit=${v.unit}
-            .readingTime=${r?.timeMs}
-            .now=${this.clock.now}
-            .level=${level}
-            .alertText=${alertText(v.code, level)}
-            .questionable=${r?.questionable ?? false}
-          ></vl-vital-tile>`;
-        })}
+        ${vitalTiles(SIGNS, card, this.clock.now)}
       </div>
       <h2>Trends (last 15 minutes)</h2>
       <div class="charts">

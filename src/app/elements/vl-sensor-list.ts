@@ -13,14 +13,14 @@ import type { BondView } from '../../../workers/vault/service.js';
 import { ChangeController } from '../controllers/change-controller.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import type { SensorCard } from '../model/sensor-board.js';
-import { alertLevel, alertText, VITAL_SIGNS } from '../model/vital-signs.js';
+import { VITAL_SIGNS } from '../model/vital-signs.js';
 import type { AppConfig } from '../config.js';
 import type { AppShell } from '../services/app-shell.js';
 import { configContext, hubContext, shellContext } from '../services/context.js';
 import type { SensorHub } from '../services/sensor-hub.js';
 import { baseStyles } from '../styles.js';
+import { vitalTiles } from './vital-tiles.js';
 import { linkStateOf, STATE_TEXT } from '../services/shown-state.js';
-import './vl-vital-tile.js';
 
 /** The vitals a card shows (the live view shows them all). */
 const CARD_VITALS = [...VITAL_SIGNS.values()].sort((a, b) => a.order - b.order).slice(0, 2);
@@ -122,20 +122,7 @@ export class VlSensorList extends LitElement {
           <span>Last reading: ${card?.lastReadingMs !== undefined ? new Date(card.lastReadingMs).toLocaleTimeString() : 'none yet'}</span>
         </div>
         <div class="tiles">
-          ${CARD_VITALS.map((v) => {
-            const r = card?.latest.get(v.code);
-            const level = r ? alertLevel(v.code, r.value) : 'normal';
-            return html`<vl-vital-tile
-              .name=${v.name}
-              .value=${r?.value}
-              .unit=${v.unit}
-              .readingTime=${r?.timeMs}
-              .now=${this.clock.now}
-              .level=${level}
-              .alertText=${alertText(v.code, level)}
-              .questionable=${r?.questionable ?? false}
-            ></vl-vital-tile>`;
-          })}
+          ${vitalTiles(CARD_VITALS, card, this.clock.now)}
         </div>
         ${this.reconnectProblem?.deviceId === bond.deviceId ? html`<div class="problem" role="alert">${this.reconnectProblem.text}</div>` : nothing}
         <div class="row">

@@ -4,17 +4,10 @@
  * Waveform records are summarised (sample count), not expanded: the FHIR export carries them.
  */
 import { NOMENCLATURE } from '../../core/readings.js';
+import type { ReadingView } from '../../../workers/vault/pipeline.js';
 
-export interface CsvReading {
-  readonly sensor: string;
-  readonly seq: number;
-  readonly timeMs: number;
-  readonly code: number;
-  readonly label: string;
-  readonly unit: string;
-  readonly value: string;
-  readonly questionable: boolean;
-}
+/** The fields of the worker's reading view-model that a CSV row holds. */
+export type CsvReading = Pick<ReadingView, 'sensor' | 'seq' | 'timeMs' | 'code' | 'label' | 'unit' | 'value' | 'questionable'>;
 
 export const CSV_HEADER = ['time_utc', 'sensor', 'sensor_name', 'seq', 'measurement', 'mdc_code', 'value', 'unit_ucum', 'questionable'] as const;
 
