@@ -167,7 +167,7 @@ export async function ingestBatch(db: Database, deps: IngestDeps, sealed: Uint8A
 
 /** A device's stored readings after `afterSeq`, decrypted: the §8.2 encodings the chain hashes. */
 async function storedAfter(tx: Queryable, keyring: PatientKeyring, device: string, afterSeq: number): Promise<Map<number, Uint8Array>> {
-  const rows = await tx.query<{ seq: string; patient_id: string; value: Uint8Array }>('SELECT seq::text, patient_id, value FROM observations WHERE device_id = $1 AND seq > $2 ORDER BY seq', [
+  const rows = await tx.query<{ seq: string; patient_id: string; value: Uint8Array }>('SELECT seq::text, patient_id, value FROM observations WHERE device_id = $1 AND seq > $2 ORDER BY observations.seq', [
     device,
     afterSeq,
   ]);

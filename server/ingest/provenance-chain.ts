@@ -137,7 +137,7 @@ export interface SpanRow {
 /** The decided spans of a device that overlap seqs [from, to]. */
 export async function spansCovering(q: Queryable, device: string, from: number, to: number): Promise<SpanRow[]> {
   const r = await q.query<{ from_seq: string; to_seq: string; status: SpanStatus; reason: string | null }>(
-    'SELECT from_seq::text, to_seq::text, status, reason FROM ingest_provenance_spans WHERE device_id = $1 AND to_seq >= $2 AND from_seq < $3 ORDER BY to_seq',
+    'SELECT from_seq::text, to_seq::text, status, reason FROM ingest_provenance_spans WHERE device_id = $1 AND to_seq >= $2 AND from_seq < $3 ORDER BY ingest_provenance_spans.to_seq',
     [device, from, to],
   );
   return r.rows.map((s) => ({ fromSeq: Number(s.from_seq), toSeq: Number(s.to_seq), status: s.status, reason: s.reason }));
