@@ -309,18 +309,6 @@ describe('round trips', () => {
       [events[1]?.kind === 'this-tab' ? 3 : 2, 'other-tab'],
     ]);
   });
-
-  it('outbox batches', async () => {
-    const { store } = await unlockedStore();
-    await store.putOutboxBatch('batch-b', T0 + HOUR, Uint8Array.of(2, 2));
-    await store.putOutboxBatch('batch-a', T0, Uint8Array.of(1));
-    expect(await store.outboxBatches()).toEqual([
-      { batchId: 'batch-a', createdAtMs: T0, batch: Uint8Array.of(1) },
-      { batchId: 'batch-b', createdAtMs: T0 + HOUR, batch: Uint8Array.of(2, 2) },
-    ]);
-    await store.deleteOutboxBatch('batch-a');
-    expect((await store.outboxBatches()).map((b) => b.batchId)).toEqual(['batch-b']);
-  });
 });
 
 // ── readings: chunks, ranges, duplicates ────────────────────────────────────────────────────────
@@ -505,12 +493,6 @@ describe('a value moved to another row or store is detected', () => {
     const sensor = await db.get('sensors', p);
     await db.put('bonds', { pseudonym: p, value: sensor?.value as Uint8Array });
     await integrityFailure(store.bond(DEVICE_A));
-    // …a secret copied into the outbox under the same name…
-    await store.putSecret('x', utf8('secret'));
-    await store.putOutboxBatch('x', T0, utf8('batch'));
-    const secret = await db.get('secrets', 'x');
-    await db.put('outbox', { batchId: 'x', createdBucket: T0 / HOUR, value: secret?.value as Uint8Array });
-    await integrityFailure(store.outboxBatches());
     // …and a bond into the secrets store.
     await store.putBond(bondFor(DEVICE_B));
     const bond = await db.get('bonds', pseudonymOf(DEVICE_B));
@@ -647,7 +629,6 @@ describe('no device id, serial, name or reading value in clear (vault §2.3)', (
     );
     await store.addSecurityEvent({ kind: 'paired', atMs: T0, detail: `Paired with ${bond.model}, serial ${bond.serial}.` });
     await store.putSecret('storage-secret-key', storageKeys.secretKey);
-    await store.putOutboxBatch('batch-1', T0, encodeRecordBytes(records[0] as ReadingRecord));
     await store.putMeta('storage-public-key', storageKeys.publicKey);
 
     const dump = await rawDump(name);

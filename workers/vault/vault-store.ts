@@ -124,12 +124,6 @@ export interface SecurityEventEntry extends SecurityEventInput {
   readonly id: number;
 }
 
-export interface OutboxBatch {
-  readonly batchId: string;
-  readonly createdAtMs: number;
-  readonly batch: Uint8Array;
-}
-
 export interface DeleteBondOptions {
   /** Also delete every stored reading of the sensor (default: they are kept). */
   readonly purgeReadings?: boolean;
@@ -268,17 +262,6 @@ function decodeSecurityEvent(id: number, bytes: Uint8Array): SecurityEventEntry 
   const detail = hasDetail === 1 ? readString(r) : undefined;
   r.end();
   return { id, kind, atMs, ...(detail !== undefined ? { detail } : {}) };
-}
-
-function encodeOutbox(createdAtMs: number, batch: Uint8Array): Uint8Array {
-  return new ByteWriter(9 + batch.length).u8(FORMAT_1).u64(createdAtMs).bytes(batch).finish();
-}
-
-function decodeOutbox(batchId: string, bytes: Uint8Array): OutboxBatch {
-  const r = new ByteReader(bytes);
-  if (r.u8() !== FORMAT_1) throw new DecodeError('unsupported-version', 'unknown outbox format');
-  const createdAtMs = r.u64Number();
-  return { batchId, createdAtMs, batch: r.rest() };
 }
 
 /** Decodes an opened plaintext; a failure after authentication is still an integrity failure. */
@@ -666,35 +649,6 @@ export class VaultStore {
       .map((row) => decodeOpened('security', () => decodeSecurityEvent(row.id, this.open('security', row.id, row.value))))
       .filter((e) => e.atMs >= from && e.atMs <= to)
       .sort((a, b) => a.atMs - b.atMs || a.id - b.id);
-  }
-
-  // ── outbox ────────────────────────────────────────────────────────────────────────────────
-  // Superseded by the sealed outbox (`outbox.ts`, protocol §11), whose rows are written with the
-  // readings by `putReadings` and read without the vault key. These three RK-sealed methods
-  // predate it and are kept only for their existing tests; do not mix them with sealed rows.
-
-  /** @deprecated use the sealed outbox (`outbox.ts`). */
-  async putOutboxBatch(batchId: string, createdAtMs: number, batch: Uint8Array): Promise<void> {
-    checkName(batchId, 'a batch id');
-    checkTime(createdAtMs, 'createdAtMs');
-    const value = this.seal('outbox', batchId, encodeOutbox(createdAtMs, batch));
-    await this.write(['outbox'], (tx, ops) => {
-      ops.push(tx.objectStore('outbox').put({ batchId, createdBucket: timeBucket(createdAtMs), value }));
-    });
-  }
-
-  /** @deprecated use `OutboxQueue.take` (`outbox.ts`). */
-  async outboxBatches(): Promise<OutboxBatch[]> {
-    this.requireRecordKey();
-    const rows = await this.db.getAllFromIndex('outbox', 'by-created-bucket');
-    return rows
-      .map((row) => decodeOpened('outbox', () => decodeOutbox(row.batchId, this.open('outbox', row.batchId, row.value))))
-      .sort((a, b) => a.createdAtMs - b.createdAtMs || (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : 0));
-  }
-
-  /** @deprecated use `OutboxQueue.ack` (`outbox.ts`). */
-  async deleteOutboxBatch(batchId: string): Promise<void> {
-    await this.db.delete('outbox', checkName(batchId, 'a batch id'));
   }
 
   // ── meta (clear) ──────────────────────────────────────────────────────────────────────────
